@@ -1,0 +1,20 @@
+"""mockscope: an offline, stateful twin of DashScope's asynchronous wanx-v1 text-to-image API."""
+
+from mockscope.backend import Backend, BackendConfig
+from mockscope.domain.clock import Clock, ManualClock, SystemClock
+from mockscope.domain.lifecycle import TaskStatus, Timing
+from mockscope.http.conformance import Violation
+from mockscope.server import MockServer
+
+__all__ = [
+    "Backend",
+    "BackendConfig",
+    "Clock",
+    "ManualClock",
+    "MockServer",
+    "SystemClock",
+    "TaskStatus",
+    "Timing",
+    "Violation",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The simulated world: tasks, time, ids and images. Knows nothing of HTTP."""

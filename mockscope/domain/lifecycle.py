@@ -1,0 +1,78 @@
+"""Task statuses and the timing plan from which a task's status is derived when read.
+
+A task never changes state by itself: its plan says when it was submitted, when it starts and
+when it ends, and the status is read off the clock. There are no timers, so jumping the clock
+24 hours costs nothing and every read is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class TaskStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUSPENDED = "SUSPENDED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    UNKNOWN = "UNKNOWN"
+
+
+TERMINAL_STATUSES = frozenset(
+    {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELED, TaskStatus.UNKNOWN}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """How long the simulated service takes, in milliseconds of simulated time.
+
+    The defaults are shaped like recorded live traffic: ~14 ms from submit to start and
+    ~27 s of work for one image, ~31 s for four.
+    """
+
+    queue_ms: int = 14
+    run_base_ms: int = 25_500
+    run_per_image_ms: int = 1_300
+    #: How quickly a task the model rejects (e.g. an unsupported size) ends FAILED.
+    reject_ms: int = 500
+
+    @classmethod
+    def instant(cls) -> Timing:
+        """Every task is finished at its first read: for fast tests of client code."""
+        return cls(queue_ms=0, run_base_ms=0, run_per_image_ms=0, reject_ms=0)
+
+    def run_ms(self, n: int) -> int:
+        return self.run_base_ms + self.run_per_image_ms * n
+
+    def __post_init__(self) -> None:
+        for name in ("queue_ms", "run_base_ms", "run_per_image_ms", "reject_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"Timing.{name} must not be negative")
+
+
+@dataclass(slots=True)
+class Plan:
+    """When a task was accepted, starts and ends (epoch ms); `canceled_ms` once canceled."""
+
+    submit_ms: int
+    scheduled_ms: int
+    end_ms: int
+    canceled_ms: int | None = None
+
+    def phase_at(self, now_ms: int) -> TaskStatus:
+        """PENDING, RUNNING, CANCELED, or SUCCEEDED standing for 'finished' (outcome decides)."""
+        if self.canceled_ms is not None and now_ms >= self.canceled_ms:
+            return TaskStatus.CANCELED
+        if now_ms < self.scheduled_ms:
+            return TaskStatus.PENDING
+        if now_ms < self.end_ms:
+            return TaskStatus.RUNNING
+        return TaskStatus.SUCCEEDED
+
+    def finished_ms(self) -> int:
+        """When the task stopped being live: its end, or its cancellation."""
+        return self.canceled_ms if self.canceled_ms is not None else self.end_ms

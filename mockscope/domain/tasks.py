@@ -1,0 +1,160 @@
+"""Task records, their outcomes, and the read-only view of a task at a moment in time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mockscope.domain.errors import UNSUPPORTED_SIZE_MESSAGE, InvalidParameter
+from mockscope.domain.lifecycle import Plan, TaskStatus
+
+#: The sizes wanx-v1 renders; any other size is accepted at submit and the task then fails.
+SUPPORTED_SIZES = ("1024*1024", "720*1280", "768*1152", "1280*720")
+#: Prompts longer than this are cut, not refused (the reference says 500, the live docs 800).
+PROMPT_LIMIT = 800
+NEGATIVE_PROMPT_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRequest:
+    """What the caller asked for, with the documented defaults filled in."""
+
+    model: str
+    prompt: str
+    negative_prompt: str | None = None
+    ref_img: str | None = None
+    style: str = "<auto>"
+    size: str = "1024*1024"
+    n: int = 4
+    seed: int | None = None
+    ref_strength: float | None = None
+    ref_mode: str | None = None
+
+    def __post_init__(self) -> None:
+        # Over-long prompts are truncated by the service, and cutting them here also bounds
+        # what each stored task costs in memory.
+        if len(self.prompt) > PROMPT_LIMIT:
+            object.__setattr__(self, "prompt", self.prompt[:PROMPT_LIMIT])
+        negative = self.negative_prompt
+        if negative is not None and len(negative) > NEGATIVE_PROMPT_LIMIT:
+            object.__setattr__(self, "negative_prompt", negative[:NEGATIVE_PROMPT_LIMIT])
+
+    @property
+    def dimensions(self) -> tuple[int, int] | None:
+        """(width, height) for a supported size, None for one the model will reject."""
+        if self.size not in SUPPORTED_SIZES:
+            return None
+        width, height = self.size.split("*")
+        return int(width), int(height)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A code and message, for a whole task or for one of its images."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a finished task turns out: a task-level failure, or per-image failures, or neither."""
+
+    task_failure: Failure | None = None
+    failed_items: tuple[tuple[int, Failure], ...] = ()
+
+    @classmethod
+    def for_request(cls, request: TaskRequest) -> Outcome:
+        if request.dimensions is None:
+            return cls(task_failure=Failure(InvalidParameter.code, UNSUPPORTED_SIZE_MESSAGE))
+        return cls()
+
+    def item_failure(self, index: int) -> Failure | None:
+        for failed_index, failure in self.failed_items:
+            if failed_index == index:
+                return failure
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ResultItem:
+    """One requested image: `failure` is None when it was generated."""
+
+    index: int
+    failure: Failure | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """A task as a reader sees it at one moment; absent times are None."""
+
+    task_id: str
+    status: TaskStatus
+    submit_ms: int | None = None
+    scheduled_ms: int | None = None
+    end_ms: int | None = None
+    failure: Failure | None = None
+    results: tuple[ResultItem, ...] = ()
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+    @classmethod
+    def unknown(cls, task_id: str) -> TaskView:
+        return cls(task_id=task_id, status=TaskStatus.UNKNOWN)
+
+
+@dataclass(slots=True)
+class Task:
+    """A stored task: who submitted it, what it asked for, its timing plan and its outcome."""
+
+    task_id: str
+    account: str
+    request: TaskRequest
+    seed: int
+    plan: Plan
+    outcome: Outcome = field(default_factory=Outcome)
+
+    def view(self, now_ms: int) -> TaskView:
+        plan = self.plan
+        phase = plan.phase_at(now_ms)
+        n = self.request.n
+        if phase is TaskStatus.PENDING:
+            return TaskView(self.task_id, phase, plan.submit_ms, total=n)
+        if phase is TaskStatus.RUNNING:
+            return TaskView(self.task_id, phase, plan.submit_ms, plan.scheduled_ms, total=n)
+        if phase is TaskStatus.CANCELED:
+            return TaskView(self.task_id, phase, plan.submit_ms, end_ms=plan.canceled_ms, total=n)
+        return self._finished_view()
+
+    def _finished_view(self) -> TaskView:
+        plan, outcome, n = self.plan, self.outcome, self.request.n
+        if outcome.task_failure is not None:
+            return TaskView(
+                self.task_id,
+                TaskStatus.FAILED,
+                plan.submit_ms,
+                plan.scheduled_ms,
+                plan.end_ms,
+                failure=outcome.task_failure,
+                total=n,
+                failed=n,
+            )
+        results = tuple(ResultItem(k, outcome.item_failure(k)) for k in range(n))
+        succeeded = sum(1 for item in results if item.failure is None)
+        status = TaskStatus.SUCCEEDED if succeeded else TaskStatus.FAILED
+        return TaskView(
+            self.task_id,
+            status,
+            plan.submit_ms,
+            plan.scheduled_ms,
+            plan.end_ms,
+            failure=results[0].failure if not succeeded else None,
+            results=results,
+            total=n,
+            succeeded=succeeded,
+            failed=n - succeeded,
+        )
+
+    def image_seed(self, index: int) -> int:
+        """Image k of a task is generated from seed + k, as the service documents."""
+        return self.seed + index

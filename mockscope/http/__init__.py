@@ -1,0 +1,1 @@
+"""The only package that speaks HTTP: routes, handlers and the wire format."""

@@ -1,0 +1,89 @@
+"""Checks every response the server sends against `schemas/openapi.yaml` (opt-in).
+
+Used by mockscope's own tests and by anyone who wants proof that what their client saw is
+what the schemas allow. Violations are recorded, not raised, so the client still gets its
+answer and the test that owns the server decides what to do with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from aiohttp import web
+
+from mockscope import spec
+from mockscope.http.errors import Handler
+
+ERROR_SCHEMA = "error.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One response that the schemas do not allow."""
+
+    method: str
+    path: str
+    status: int
+    problem: str
+
+
+VIOLATIONS = web.AppKey("schema_violations", list[Violation])
+CHECKED = web.AppKey("responses_checked", list[int])
+
+
+@web.middleware
+async def conformance_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    problem = check_response(_operation_id(request), response)
+    request.app[CHECKED][0] += 1
+    if problem is not None:
+        violation = Violation(request.method, request.path, response.status, problem)
+        request.app[VIOLATIONS].append(violation)
+    return response
+
+
+def install(app: web.Application) -> None:
+    app[VIOLATIONS] = []
+    app[CHECKED] = [0]
+
+
+def _operation_id(request: web.Request) -> str | None:
+    route = request.match_info.route
+    name = route.name if route is not None else None
+    return name.removesuffix("_slash") if name else None
+
+
+def check_response(operation_id: str | None, response: web.StreamResponse) -> str | None:
+    """A description of what is wrong with the response, or None when it conforms."""
+    if not isinstance(response, web.Response):
+        return "streamed responses are not part of the API"
+    content_type = response.content_type
+    body = response.body
+    if not isinstance(body, bytes):
+        return "response body is not bytes"
+    if operation_id is None:
+        if response.status < 400:
+            return f"unrouted request answered {response.status}"
+        return _check_json(ERROR_SCHEMA, content_type, body)
+    expected = spec.response_spec(operation_id, response.status)
+    if expected is None:
+        return f"{operation_id} does not document status {response.status}"
+    if content_type not in expected.media_types:
+        return f"{operation_id} {response.status}: content type {content_type!r} not documented"
+    if expected.json_ref is not None and content_type == "application/json":
+        return _check_json(expected.json_ref, content_type, body)
+    return None
+
+
+def _check_json(schema_ref: str, content_type: str, body: bytes) -> str | None:
+    if content_type != "application/json":
+        return f"expected application/json, got {content_type!r}"
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        return f"body is not JSON: {error}"
+    errors = sorted(spec.validator(schema_ref).iter_errors(document), key=str)
+    if errors:
+        return f"{schema_ref}: " + "; ".join(error.message for error in errors[:3])
+    return None

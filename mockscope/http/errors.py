@@ -1,0 +1,79 @@
+"""Turns every failure into a DashScope error envelope with the right status.
+
+Domain errors carry a code; the HTTP status comes from this table. Router errors (404, 405,
+413) get an envelope too, and anything unexpected becomes a 500 envelope, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+
+from aiohttp import web
+
+from mockscope.domain import errors
+from mockscope.http.keys import BACKEND
+from mockscope.http.serialize import error_body, json_response
+
+log = logging.getLogger("mockscope.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_STATUS_BY_CODE: dict[str, int] = {
+    errors.InvalidApiKey.code: 401,
+    errors.AccessDenied.code: 403,
+    errors.IllegalInput.code: 400,
+    errors.EmptyModel.code: 400,
+    errors.EmptyInput.code: 400,
+    errors.InvalidParameter.code: 400,
+    errors.UnsupportedOperation.code: 400,
+    errors.ModelNotFound.code: 404,
+    errors.NotFound.code: 404,
+    errors.MethodNotAllowed.code: 405,
+    errors.RateQuotaExceeded.code: 429,
+    errors.InternalError.code: 500,
+}
+
+
+def status_for(error: errors.DashScopeError) -> int:
+    return _STATUS_BY_CODE.get(error.code, 500)
+
+
+def error_response(request: web.Request, status: int, code: str, message: str) -> web.Response:
+    request_id = request.app[BACKEND].new_request_id()
+    headers = {"X-Request-ID": request_id}
+    return json_response(error_body(code, message, request_id), status, headers)
+
+
+def dashscope_error_response(request: web.Request, error: errors.DashScopeError) -> web.Response:
+    response = error_response(request, status_for(error), error.code, error.message)
+    if isinstance(error, errors.RateQuotaExceeded):
+        response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after_s)))
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except errors.DashScopeError as error:
+        return dashscope_error_response(request, error)
+    except web.HTTPException as http_error:
+        if http_error.status < 400:
+            raise
+        return _router_error(request, http_error)
+    except Exception:
+        log.exception("unexpected error answering %s %s", request.method, request.path)
+        return dashscope_error_response(request, errors.InternalError())
+
+
+def _router_error(request: web.Request, http_error: web.HTTPException) -> web.Response:
+    if http_error.status == 404:
+        error: errors.DashScopeError = errors.NotFound()
+        return dashscope_error_response(request, error)
+    if http_error.status == 405:
+        return dashscope_error_response(request, errors.MethodNotAllowed())
+    code = HTTPStatus(http_error.status).phrase.title().replace(" ", "")
+    return error_response(request, http_error.status, code, http_error.text or http_error.reason)

@@ -1,0 +1,13 @@
+"""Typed keys for what the application object carries."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from mockscope.backend import Backend
+
+BACKEND = web.AppKey("backend", Backend)
+#: Base of the result URLs handed out; empty to derive it from each request's Host.
+PUBLIC_URL = web.AppKey("public_url", str)
+#: A token that opens the control plane to non-loopback callers; empty keeps it loopback-only.
+CONTROL_TOKEN = web.AppKey("control_token", str)

@@ -1,0 +1,81 @@
+"""Domain views to DashScope-shaped JSON, field order as the live service writes it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from mockscope.domain.lifecycle import TaskStatus
+from mockscope.domain.tasks import TaskView
+
+_BEIJING_OFFSET_S = 8 * 3600
+
+
+def format_time(epoch_ms: int) -> str:
+    """`YYYY-MM-DD HH:MM:SS.mmm` in Beijing time, as task responses carry their times."""
+    seconds, millis = divmod(epoch_ms, 1000)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds + _BEIJING_OFFSET_S))
+    return f"{stamp}.{millis:03d}"
+
+
+def json_response(
+    body: object, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+        charset="utf-8",
+    )
+
+
+def create_body(view: TaskView, request_id: str) -> dict[str, Any]:
+    # The submit endpoint writes `output` before `request_id`.
+    return {
+        "output": {"task_status": view.status.value, "task_id": view.task_id},
+        "request_id": request_id,
+    }
+
+
+def result_url(base_url: str, task_id: str, index: int) -> str:
+    return f"{base_url}/results/{task_id}/{index}.png"
+
+
+def task_body(view: TaskView, request_id: str, base_url: str) -> dict[str, Any]:
+    # The task endpoints write `request_id` first.
+    output: dict[str, Any] = {"task_id": view.task_id, "task_status": view.status.value}
+    body: dict[str, Any] = {"request_id": request_id, "output": output}
+    if view.status is TaskStatus.UNKNOWN:
+        return body
+    if view.submit_ms is not None:
+        output["submit_time"] = format_time(view.submit_ms)
+    if view.scheduled_ms is not None:
+        output["scheduled_time"] = format_time(view.scheduled_ms)
+    if view.end_ms is not None:
+        output["end_time"] = format_time(view.end_ms)
+    if view.failure is not None and view.status is TaskStatus.FAILED:
+        output["code"] = view.failure.code
+        output["message"] = view.failure.message
+    if view.results:
+        output["results"] = [
+            {"url": result_url(base_url, view.task_id, item.index)}
+            if item.failure is None
+            else {"code": item.failure.code, "message": item.failure.message}
+            for item in view.results
+        ]
+    output["task_metrics"] = {
+        "TOTAL": view.total,
+        "SUCCEEDED": view.succeeded,
+        "FAILED": view.failed,
+    }
+    if view.status is TaskStatus.SUCCEEDED:
+        body["usage"] = {"image_count": view.succeeded}
+    return body
+
+
+def error_body(code: str, message: str, request_id: str) -> dict[str, str]:
+    return {"code": code, "message": message, "request_id": request_id}

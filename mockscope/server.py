@@ -1,0 +1,190 @@
+"""MockServer: the fake service on a real socket, in-process, usable with or without pytest."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Coroutine
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from aiohttp import web
+
+from mockscope.backend import Backend, BackendConfig
+from mockscope.domain.clock import Clock, SystemClock
+from mockscope.domain.lifecycle import Timing
+from mockscope.http.app import API, create_app
+from mockscope.http.conformance import VIOLATIONS, Violation
+
+T = TypeVar("T")
+
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
+
+
+class MockServer:
+    """A running fake of DashScope's wanx-v1 API on `host:port` (port 0 picks a free one).
+
+    Start it in its own event-loop thread with `start()` / `with MockServer() as server`, or in
+    the caller's running loop with `await start_async()` / `async with MockServer() as server`.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+        config: BackendConfig | None = None,
+        api_keys: set[str] | frozenset[str] | None = None,
+        timing: Timing | None = None,
+        seed: int | None = None,
+        public_url: str = "",
+        control_token: str = "",
+        validate_responses: bool = False,
+        access_log: logging.Logger | None = None,
+    ) -> None:
+        config = config or BackendConfig()
+        overrides: dict[str, Any] = {}
+        if api_keys is not None:
+            overrides["api_keys"] = frozenset(api_keys)
+        if timing is not None:
+            overrides["timing"] = timing
+        if seed is not None:
+            overrides["seed"] = seed
+        if overrides:
+            config = BackendConfig(**{**config.__dict__, **overrides})
+        self.backend = Backend(config, clock if clock is not None else SystemClock())
+        self.app = create_app(
+            self.backend,
+            public_url=public_url,
+            control_token=control_token,
+            validate_responses=validate_responses,
+        )
+        self._host, self._port = host, port
+        self._access_log = access_log
+        self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- where it is --------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._runner is None:
+            raise RuntimeError("the server is not running")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """The server's root, e.g. `http://127.0.0.1:41234`."""
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_http_api_url(self) -> str:
+        """What the dashscope SDK wants as its base URL (`…/api/v1`)."""
+        return self.url + API
+
+    @property
+    def clock(self) -> Clock:
+        return self.backend.clock
+
+    @property
+    def schema_violations(self) -> list[Violation]:
+        """Responses that broke `schemas/` (only recorded with validate_responses=True)."""
+        if VIOLATIONS not in self.app:
+            return []
+        recorded: list[Violation] = self.app[VIOLATIONS]
+        return list(recorded)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start_async(self) -> Self:
+        """Start serving in the running event loop."""
+        if self._runner is not None:
+            raise RuntimeError("the server is already running")
+        runner = web.AppRunner(
+            self.app,
+            handle_signals=False,
+            access_log=self._access_log,
+            access_log_format=ACCESS_LOG_FORMAT,
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port, reuse_address=True)
+        await site.start()
+        self._runner = runner
+        self._port = runner.addresses[0][1]
+        return self
+
+    async def stop_async(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    def start(self) -> Self:
+        """Start serving from a dedicated event-loop thread; returns once it accepts requests."""
+        if self._thread is not None:
+            raise RuntimeError("the server is already running")
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="mockscope", daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
+        try:
+            self._call_in_loop(self.start_async())
+        except BaseException:
+            self._shutdown_thread()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None:
+            raise RuntimeError("stop() is for servers started with start(); use stop_async()")
+        try:
+            self._call_in_loop(self.stop_async())
+        finally:
+            self._shutdown_thread()
+
+    def reset(self) -> None:
+        """Forget every task and restart the clock and id sequence, between tests."""
+        if self._loop is not None and self._thread is not threading.current_thread():
+            self._call_in_loop(self._reset_async())
+        else:
+            self.backend.reset()
+
+    async def _reset_async(self) -> None:
+        self.backend.reset()
+
+    def _call_in_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def _shutdown_thread(self) -> None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        return await self.start_async()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop_async()

@@ -1,0 +1,139 @@
+"""Loads `schemas/` into compiled validators: the single source of truth for every message.
+
+Request bodies on the hot path are checked by `jsonschema_rs` (compiled Rust, ~100x faster);
+only a body that fails is walked again by `jsonschema` to say precisely what is wrong.
+Response checking (used by tests and `validate_responses=True`) follows the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import jsonschema_rs
+import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def schema_dir() -> Path:
+    """The schemas shipped inside the wheel, or the repository's own when run from a checkout."""
+    for candidate in (_PACKAGE_DIR / "_schemas", _PACKAGE_DIR.parent / "schemas"):
+        if (candidate / "openapi.yaml").is_file():
+            return candidate
+    raise FileNotFoundError("mockscope's schemas/ directory is missing from this installation")
+
+
+@functools.cache
+def load_schema(name: str) -> dict[str, Any]:
+    """One schema document by file name, e.g. `task.json`."""
+    with (schema_dir() / name).open(encoding="utf-8") as handle:
+        document: dict[str, Any] = json.load(handle)
+    return document
+
+
+@functools.cache
+def registry() -> Registry[Any]:
+    """Every schema registered under its file name, so relative `$ref`s between files resolve."""
+    resources = [
+        (
+            path.name,
+            Resource.from_contents(load_schema(path.name), default_specification=DRAFT202012),
+        )
+        for path in sorted(schema_dir().glob("*.json"))
+    ]
+    return Registry().with_resources(resources)
+
+
+@functools.cache
+def validator(ref: str) -> jsonschema.Draft202012Validator:
+    """A full validator for a schema reference such as `task.json` or `task.json#/$defs/x`."""
+    return jsonschema.Draft202012Validator({"$ref": ref}, registry=registry())
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSchema:
+    """A request schema compiled twice: a fast yes/no check, and a detailed one for errors."""
+
+    name: str
+    fast: Any
+    detailed: jsonschema.Draft202012Validator
+
+    def is_valid(self, instance: object) -> bool:
+        return bool(self.fast.is_valid(instance))
+
+    def errors(self, instance: object) -> Iterator[jsonschema.ValidationError]:
+        yield from self.detailed.iter_errors(instance)
+
+
+@functools.cache
+def request_schema(name: str) -> RequestSchema:
+    """A self-contained request schema (no cross-file refs), compiled once per process."""
+    document = load_schema(name)
+    return RequestSchema(name, jsonschema_rs.validator_for(document), validator(name))
+
+
+@functools.cache
+def openapi() -> dict[str, Any]:
+    with (schema_dir() / "openapi.yaml").open(encoding="utf-8") as handle:
+        document: dict[str, Any] = yaml.safe_load(handle)
+    return document
+
+
+@functools.cache
+def _responses_by_operation() -> Mapping[str, Mapping[str, Any]]:
+    table: dict[str, Mapping[str, Any]] = {}
+    for path_item in openapi()["paths"].values():
+        for operation in path_item.values():
+            if isinstance(operation, dict) and "operationId" in operation:
+                table[operation["operationId"]] = _resolve_responses(operation.get("responses", {}))
+    return table
+
+
+def _resolve_responses(responses: Mapping[str, Any]) -> dict[str, Any]:
+    resolved = {}
+    for status, response in responses.items():
+        while "$ref" in response:
+            pointer = response["$ref"].removeprefix("#/").split("/")
+            node: Any = openapi()
+            for part in pointer:
+                node = node[part]
+            response = node
+        resolved[str(status)] = response
+    return resolved
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSpec:
+    """What OpenAPI says one operation may answer with one status."""
+
+    media_types: tuple[str, ...]
+    json_ref: str | None
+
+
+def response_spec(operation_id: str, status: int) -> ResponseSpec | None:
+    """None when the operation does not document that status at all."""
+    responses = _responses_by_operation().get(operation_id)
+    if responses is None:
+        return None
+    response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX")
+    response = response or responses.get("default")
+    if response is None:
+        return None
+    content: Mapping[str, Any] = response.get("content", {})
+    json_ref = None
+    schema = content.get("application/json", {}).get("schema")
+    if schema is not None:
+        json_ref = schema["$ref"].removeprefix("./")
+    return ResponseSpec(tuple(content), json_ref)
+
+
+def operation_ids() -> frozenset[str]:
+    return frozenset(_responses_by_operation())

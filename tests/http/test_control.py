@@ -1,0 +1,81 @@
+"""The /_mockscope/ control plane: clock, advance, reset, and who may use it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from aiohttp.test_utils import make_mocked_request
+
+from mockscope import ManualClock, MockServer
+from mockscope.domain import errors
+from mockscope.domain.clock import DEFAULT_MANUAL_START_MS
+from mockscope.http import control
+from tests.support import read_task, submit
+
+
+def test_clock_reports_manual_time(api: httpx.Client) -> None:
+    body = api.get("/_mockscope/clock").json()
+    assert body == {
+        "now_ms": DEFAULT_MANUAL_START_MS,
+        "now": "2024-03-01 17:38:24.000",
+        "mode": "manual",
+        "time_scale": 1.0,
+    }
+
+
+def test_advance_moves_tasks_along(api: httpx.Client) -> None:
+    task_id = submit(api, n=1)
+    response = api.post("/_mockscope/clock/advance", json={"seconds": 86_400})
+    assert response.status_code == 200
+    assert response.json()["now_ms"] == DEFAULT_MANUAL_START_MS + 86_400_000
+    assert read_task(api, task_id)["task_status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize(
+    "body", [b"{}", b'{"seconds": -1}', b'{"seconds": "1"}', b"nope", b'{"seconds": 1, "x": 2}']
+)
+def test_bad_advances_are_refused_and_change_nothing(
+    api: httpx.Client, server: MockServer, body: bytes
+) -> None:
+    response = api.post("/_mockscope/clock/advance", content=body)
+    assert response.status_code == 400
+    assert response.json()["code"] in {"InvalidParameter", "BadRequest.IllegalInput"}
+    assert server.clock.now_ms() == DEFAULT_MANUAL_START_MS
+
+
+def test_reset_forgets_tasks_and_restarts_the_clock(api: httpx.Client, server: MockServer) -> None:
+    task_id = submit(api, n=1)
+    api.post("/_mockscope/clock/advance", json={"seconds": 5})
+    assert api.post("/_mockscope/reset").json() == {"ok": True}
+    assert read_task(api, task_id)["task_status"] == "UNKNOWN"
+    assert server.clock.now_ms() == DEFAULT_MANUAL_START_MS
+    assert submit(api, n=1) == task_id, "the seeded id sequence starts over"
+
+
+def _remote_request(remote: str, headers: dict[str, str] | None = None) -> object:
+    app = MockServer(clock=ManualClock(), control_token="").app
+    request = make_mocked_request("GET", "/_mockscope/clock", headers=headers, app=app)
+    return request.clone(remote=remote)
+
+
+@pytest.mark.parametrize("remote", ["127.0.0.1", "::1", "127.9.9.9"])
+def test_loopback_callers_may_use_the_control_plane(remote: str) -> None:
+    control._guard(_remote_request(remote))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("remote", ["10.0.0.5", "192.168.1.2", "2001:db8::1", None])
+def test_other_callers_are_refused_without_a_token(remote: str | None) -> None:
+    with pytest.raises(errors.AccessDenied):
+        control._guard(_remote_request(remote))  # type: ignore[arg-type]
+
+
+def test_a_configured_token_is_required_from_everyone() -> None:
+    with MockServer(clock=ManualClock(), control_token="s3cret", validate_responses=True) as server:
+        with httpx.Client(base_url=server.url) as api:
+            refused = api.get("/_mockscope/clock")
+            wrong = api.get("/_mockscope/clock", headers={"X-Mockscope-Token": "nope"})
+            allowed = api.get("/_mockscope/clock", headers={"X-Mockscope-Token": "s3cret"})
+        assert not server.schema_violations
+    assert (refused.status_code, refused.json()["code"]) == (403, "AccessDenied")
+    assert wrong.status_code == 403
+    assert allowed.status_code == 200

@@ -1,0 +1,38 @@
+"""Helpers shared by the tests: request constants and the one schema-conformance check."""
+
+from __future__ import annotations
+
+import httpx
+
+from mockscope import MockServer
+
+API_KEY = "sk-test"
+CREATE_PATH = "/api/v1/services/aigc/text2image/image-synthesis"
+SUBMIT_HEADERS = {
+    "Authorization": f"Bearer {API_KEY}",
+    "X-DashScope-Async": "enable",
+    "Content-Type": "application/json",
+}
+READ_HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+
+
+def assert_schema_conformance(server: MockServer) -> None:
+    """The one check every test's server goes through: no response broke schemas/."""
+    violations = server.schema_violations
+    assert not violations, "responses that break schemas/:\n" + "\n".join(map(str, violations))
+
+
+def submit(api: httpx.Client, body: dict[str, object] | None = None, **params: object) -> str:
+    """Create a task and return its id; `params` go into `parameters`."""
+    payload = body or {"model": "wanx-v1", "input": {"prompt": "a cat"}, "parameters": params}
+    response = api.post(CREATE_PATH, json=payload, headers=SUBMIT_HEADERS)
+    assert response.status_code == 200, response.text
+    task_id: str = response.json()["output"]["task_id"]
+    return task_id
+
+
+def read_task(api: httpx.Client, task_id: str) -> dict[str, object]:
+    response = api.get(f"/api/v1/tasks/{task_id}", headers=READ_HEADERS)
+    assert response.status_code == 200, response.text
+    output: dict[str, object] = response.json()["output"]
+    return output
