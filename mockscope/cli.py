@@ -100,3 +100,7 @@ async def _serve_until_signalled(server: MockServer) -> None:
     finally:
         log.info("mockscope shutting down")
         await server.stop_async()
+
+
+if __name__ == "__main__":
+    main()

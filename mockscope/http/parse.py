@@ -46,8 +46,9 @@ def parse_create_request(raw: bytes, model_exists: Callable[[str], bool]) -> Tas
         ref_img=inputs.get("ref_img", inputs.get("ref_image")),
         style=parameters.get("style", "<auto>"),
         size=parameters.get("size", "1024*1024"),
-        n=parameters.get("n", 4),
-        seed=parameters.get("seed"),
+        # JSON Schema counts 2.0 as an integer; the domain wants a real int.
+        n=int(parameters.get("n", 4)),
+        seed=None if parameters.get("seed") is None else int(parameters["seed"]),
         ref_strength=parameters.get("ref_strength"),
         ref_mode=parameters.get("ref_mode"),
     )

@@ -1,0 +1,97 @@
+"""`mockscope serve` as a user runs it: a real process, a log line per request, clean stops."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from mockscope.cli import main
+from tests.support import CREATE_PATH, SUBMIT_HEADERS
+
+SERVING = re.compile(r"serving the DashScope API at (http://\S+)/api/v1")
+BODY = {"model": "wanx-v1", "input": {"prompt": "a cat"}, "parameters": {"n": 1}}
+
+
+@contextmanager
+def serve(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    command = [sys.executable, "-m", "mockscope.cli", "serve", "--port", "0", *args]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            match = SERVING.search(line)
+            if match:
+                yield process, match.group(1)
+                break
+        else:
+            pytest.fail(f"serve exited with {process.wait()} before it was ready")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _stop(process: subprocess.Popen[str], signum: signal.Signals) -> str:
+    process.send_signal(signum)
+    _, rest = process.communicate(timeout=10)
+    return rest
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_answers_logs_each_request_and_stops_cleanly(signum: signal.Signals) -> None:
+    with serve("--time-scale", "0", "--seed", "1") as (process, url):
+        created = httpx.post(url + CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS)
+        assert created.status_code == 200
+        clock = httpx.get(url + "/_mockscope/clock").json()
+        assert clock["mode"] == "manual"
+        log = _stop(process, signum)
+    assert process.returncode == 0
+    assert '"POST /api/v1/services/aigc/text2image/image-synthesis HTTP/1.1" 200' in log
+    assert '"GET /_mockscope/clock HTTP/1.1" 200' in log
+    assert "shutting down" in log
+    assert "Traceback" not in log
+
+
+def test_serve_accepts_only_the_configured_keys() -> None:
+    with serve("--api-key", "sk-a", "--api-key", "sk-b", "--quiet") as (process, url):
+        good = httpx.post(
+            url + CREATE_PATH, json=BODY, headers={**SUBMIT_HEADERS, "Authorization": "Bearer sk-b"}
+        )
+        bad = httpx.post(url + CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS)
+        log = _stop(process, signal.SIGTERM)
+    assert good.status_code == 200
+    assert (bad.status_code, bad.json()["code"]) == (401, "InvalidApiKey")
+    assert "HTTP/1.1" not in log, "--quiet drops the per-request lines"
+
+
+def test_serve_runs_a_scaled_system_clock() -> None:
+    with serve("--time-scale", "60", "--quiet") as (process, url):
+        clock = httpx.get(url + "/_mockscope/clock").json()
+        _stop(process, signal.SIGTERM)
+    assert (clock["mode"], clock["time_scale"]) == ("system", 60.0)
+
+
+def test_a_busy_port_is_a_clear_error_not_a_traceback() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = CliRunner().invoke(main, ["serve", "--port", port, "--quiet"])
+    assert result.exit_code != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_options_are_refused_by_the_parser() -> None:
+    result = CliRunner().invoke(main, ["serve", "--time-scale", "-1"])
+    assert result.exit_code == 2
+    assert "--time-scale" in result.output

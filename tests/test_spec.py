@@ -1,0 +1,52 @@
+"""The code and schemas/ agree: routes, operation ids, and the domain's copy of documented enums."""
+
+from __future__ import annotations
+
+import re
+
+from mockscope import spec
+from mockscope.domain.tasks import SUPPORTED_SIZES
+from mockscope.http.app import ROUTES
+
+#: Operations the OpenAPI document describes that the fake does not serve yet.
+NOT_YET_SERVED = {"cancel_task", "list_tasks", "get_upload_policy"}
+
+
+def _openapi_operations() -> dict[str, tuple[str, str]]:
+    operations = {}
+    for path, item in spec.openapi()["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "operationId" in operation:
+                operations[operation["operationId"]] = (method.upper(), path)
+    return operations
+
+
+def _as_openapi_path(aiohttp_path: str) -> str:
+    # aiohttp spells the image file as `{index:\d{1,3}}.png`; OpenAPI calls it `{file_name}`.
+    return re.sub(r"\{index:[^}]*\}\}?\.png", "{file_name}", aiohttp_path)
+
+
+def test_every_route_is_an_openapi_operation_with_the_same_method_and_path() -> None:
+    documented = _openapi_operations()
+    for method, path, _, operation_id in ROUTES:
+        assert documented[operation_id] == (method, _as_openapi_path(path)), operation_id
+
+
+def test_every_documented_operation_is_served_or_knowingly_pending() -> None:
+    served = {operation_id for *_, operation_id in ROUTES}
+    assert set(_openapi_operations()) - served == NOT_YET_SERVED
+
+
+def test_the_domain_supports_exactly_the_schema_sizes() -> None:
+    schema = spec.load_schema("task-create-request.json")
+    assert tuple(schema["$defs"]["supported_size"]["enum"]) == SUPPORTED_SIZES
+
+
+def test_response_specs_come_from_openapi() -> None:
+    created = spec.response_spec("create_task", 200)
+    assert created is not None
+    assert created.json_ref == "task-create-response.json"
+    assert spec.response_spec("create_task", 418) is None
+    image = spec.response_spec("download_result", 200)
+    assert image is not None
+    assert image.media_types == ("image/png",)
