@@ -1,15 +1,19 @@
 """mockscope: an offline, stateful twin of DashScope's asynchronous wanx-v1 text-to-image API."""
 
 from mockscope.backend import Backend, BackendConfig
+from mockscope.domain.accounts import AccountSpec
 from mockscope.domain.clock import Clock, ManualClock, SystemClock
 from mockscope.domain.lifecycle import TaskStatus, Timing
+from mockscope.domain.ratelimit import Limits
 from mockscope.http.conformance import Violation
 from mockscope.server import MockServer
 
 __all__ = [
+    "AccountSpec",
     "Backend",
     "BackendConfig",
     "Clock",
+    "Limits",
     "ManualClock",
     "MockServer",
     "SystemClock",

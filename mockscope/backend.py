@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
 
+from mockscope.domain import errors
+from mockscope.domain.accounts import AccountSpec
 from mockscope.domain.clock import Clock, ManualClock
-from mockscope.domain.errors import InvalidApiKey, ModelNotFound
+from mockscope.domain.identity import Caller, Directory
 from mockscope.domain.ids import IdSource
 from mockscope.domain.images import ImageCache
-from mockscope.domain.lifecycle import Plan, TaskStatus, Timing
+from mockscope.domain.lifecycle import TaskStatus, Timing
+from mockscope.domain.listing import ListQuery, TaskPage, list_tasks
+from mockscope.domain.ratelimit import Limits, Operation, RateLimiter
+from mockscope.domain.store import TaskStore
 from mockscope.domain.tasks import Outcome, Task, TaskRequest, TaskView
 
 DAY_MS = 24 * 60 * 60 * 1000
+#: Idle rate-limit windows are swept after this many submissions.
+_PRUNE_EVERY = 4096
 
 
 @dataclass(frozen=True)
@@ -21,9 +29,12 @@ class BackendConfig:
 
     #: Models the service knows; a request for any other gets ModelNotFound.
     models: tuple[str, ...] = ("wanx-v1",)
-    #: Accepted API keys; None accepts any non-empty key.
+    #: Accepted API keys; None accepts any non-empty key (keys in `accounts` always count).
     api_keys: frozenset[str] | None = None
+    #: Keys and workspaces grouped into shared accounts; any other key is its own account.
+    accounts: tuple[AccountSpec, ...] = ()
     timing: Timing = field(default_factory=Timing)
+    limits: Limits = field(default_factory=Limits)
     #: How long a finished task stays readable (the live service keeps it 24 hours).
     retention_ms: int = DAY_MS
     #: Seeds task ids and unseeded image seeds; None for fresh randomness every run.
@@ -58,67 +69,87 @@ class Backend:
     """The simulated DashScope service, driven by an injected clock."""
 
     def __init__(self, config: BackendConfig | None = None, clock: Clock | None = None) -> None:
-        self.config = config or BackendConfig()
+        self.config = config = config or BackendConfig()
         self.clock: Clock = clock if clock is not None else ManualClock()
-        self.ids = IdSource(self.config.seed)
-        self._tasks: dict[str, Task] = {}
+        self.ids = IdSource(config.seed)
+        self.directory = Directory(config.api_keys, config.accounts)
+        self.limiter = RateLimiter(config.limits)
+        self.store = TaskStore(config.retention_ms, config.limits.concurrency)
         self._images = ImageCache()
+        self._submissions = 0
 
-    # -- identity ---------------------------------------------------------------------------
+    # -- identity -----------------------------------------------------------------------------
 
-    def authenticate(self, authorization: str | None) -> str:
-        """The account behind an `Authorization: Bearer <key>` header value."""
-        if not authorization or not authorization.strip():
-            raise InvalidApiKey(InvalidApiKey.missing_message)
-        scheme, _, key = authorization.strip().partition(" ")
-        key = key.strip()
-        if scheme.lower() != "bearer":
-            raise InvalidApiKey()
-        if not key:
-            raise InvalidApiKey(InvalidApiKey.missing_message)
-        accepted = self.config.api_keys
-        if accepted is not None and key not in accepted:
-            raise InvalidApiKey()
-        return key
+    def authenticate(self, authorization: str | None, workspace: str | None = None) -> Caller:
+        return self.directory.authenticate(authorization, workspace)
 
     def new_request_id(self) -> str:
         return self.ids.request_id()
 
-    # -- operations -------------------------------------------------------------------------
+    def model_exists(self, model: str) -> bool:
+        return model in self.config.models
 
-    def create_task(self, account: str, request: TaskRequest) -> TaskView:
-        if request.model not in self.config.models:
-            raise ModelNotFound.for_model(request.model)
+    # -- operations ---------------------------------------------------------------------------
+
+    def create_task(self, caller: Caller, request: TaskRequest, request_id: str = "") -> TaskView:
+        """Queue a task; it is PENDING until its account has a free run slot."""
+        if not self.model_exists(request.model):
+            raise errors.ModelNotFound.for_model(request.model)
         now = self.clock.now_ms()
+        self._throttle(Operation.CREATE, caller, now, request.model)
+        self._housekeeping(now)
         timing = self.config.timing
         outcome = Outcome.for_request(request)
-        scheduled = now + timing.queue_ms
-        duration = timing.reject_ms if outcome.task_failure else timing.run_ms(request.n)
+        run_ms = timing.reject_ms if outcome.task_failure else timing.run_ms(request.n)
+        account = self.store.account(caller.account)
         task = Task(
             task_id=self.ids.task_id(),
-            account=account,
+            account=caller.account,
             request=request,
             seed=request.seed if request.seed is not None else self.ids.image_seed(),
-            plan=Plan(submit_ms=now, scheduled_ms=scheduled, end_ms=scheduled + duration),
+            plan=account.plan(now, timing.queue_ms, run_ms),
             outcome=outcome,
+            api_key=caller.api_key,
+            request_id=request_id,
         )
-        self._tasks[task.task_id] = task
+        self.store.add(task, now)
+        # The submit answer is always PENDING, even for a task that will be done at once.
         return TaskView(task.task_id, TaskStatus.PENDING, now, total=request.n)
 
-    def get_task(self, account: str, task_id: str) -> TaskView:
+    def get_task(self, caller: Caller, task_id: str) -> TaskView:
         """The task as seen now; unknown, foreign and expired tasks read as UNKNOWN."""
-        task = self._visible_task(account, task_id)
+        now = self.clock.now_ms()
+        self._throttle(Operation.GET, caller, now)
+        task = self._visible_task(caller, task_id, now)
         if task is None:
             return TaskView.unknown(task_id)
-        return task.view(self.clock.now_ms())
+        return task.view(now)
+
+    def cancel_task(self, caller: Caller, task_id: str) -> None:
+        """Cancel a PENDING task; the tasks queued behind it move up."""
+        now = self.clock.now_ms()
+        self._throttle(Operation.CANCEL, caller, now)
+        task = self._visible_task(caller, task_id, now)
+        if task is None or task.view(now).status is not TaskStatus.PENDING:
+            raise errors.UnsupportedOperation()
+        task.plan.canceled_ms = now
+        self.store.rescheduled(task)
+        self._replan(caller.account, now)
+
+    def list_tasks(self, caller: Caller, query: ListQuery) -> TaskPage:
+        now = self.clock.now_ms()
+        self._throttle(Operation.LIST, caller, now)
+        account = self.store.account_or_none(caller.account)
+        tasks = account.tasks if account is not None else []
+        return list_tasks(tasks, query, now, lambda task: not self.store.is_expired(task, now))
 
     def result_image(self, task_id: str, index: int) -> ImageSpec:
         """What the image behind a result URL shows: only a generated image of a kept task."""
-        task = self._tasks.get(task_id)
+        task = self.store.get(task_id)
         if task is None:
             raise ResultGone(expired=False)
         now = self.clock.now_ms()
-        if self._expired(task, now):
+        if self.store.is_expired(task, now):
             raise ResultGone(expired=True)
         view = task.view(now)
         if view.status is not TaskStatus.SUCCEEDED or not 0 <= index < len(view.results):
@@ -134,25 +165,67 @@ class Backend:
         """The PNG for an image spec; thread-safe, so it can run off the event loop."""
         return self._images.render(spec.width, spec.height, spec.prompt, spec.seed)
 
-    def tasks(self) -> Iterable[Task]:
-        """Every stored task of every account (for the control plane and tests)."""
-        return self._tasks.values()
+    # -- control --------------------------------------------------------------------------------
 
-    def reset(self) -> None:
-        """Forget every task, restart the clock and replay the id sequence from its seed."""
-        self._tasks.clear()
+    @property
+    def limits(self) -> Limits:
+        return self.limiter.limits
+
+    def set_limits(self, limits: Limits) -> None:
+        """Change the limits from now on; a new concurrency redraws every waiting queue."""
+        old = self.limiter.limits
+        self.limiter.limits = limits
+        if limits.concurrency != old.concurrency:
+            self.store.concurrency = limits.concurrency
+            now = self.clock.now_ms()
+            for account in self.store.accounts():
+                self._replan(account.name, now)
+
+    def tasks(self) -> Iterator[Task]:
+        """Every stored task of every account (for the control plane and tests)."""
+        return iter(self.store)
+
+    def reset(self, account: str | None = None) -> None:
+        """Forget one account, or everything (then the clock and the id sequence restart too)."""
+        if account is not None:
+            self.store.remove_account(account)
+            self.limiter.forget(account)
+            return
+        self.store.clear()
+        self.limiter.clear()
         self.clock.restart()
         self.ids.restart()
 
-    # -- internals ----------------------------------------------------------------------------
+    # -- internals ------------------------------------------------------------------------------
 
-    def _visible_task(self, account: str, task_id: str) -> Task | None:
-        task = self._tasks.get(task_id)
-        if task is None or task.account != account:
-            return None
-        if self._expired(task, self.clock.now_ms()):
+    def _throttle(self, operation: Operation, caller: Caller, now: int, model: str = "") -> None:
+        decision = self.limiter.check(operation, caller.account, now, model)
+        if not decision.allowed:
+            raise errors.RateQuotaExceeded(decision.retry_after_ms / 1000)
+
+    def _replan(self, account_name: str, now: int) -> None:
+        account = self.store.account_or_none(account_name)
+        if account is None:
+            return
+        queue_ms = self.config.timing.queue_ms
+        for task in account.replan(queue_ms, self.store.concurrency, now):
+            self.store.rescheduled(task)
+
+    def _housekeeping(self, now: int) -> None:
+        self.store.purge(now)
+        self._submissions += 1
+        if self._submissions % _PRUNE_EVERY == 0:
+            self.limiter.prune(now)
+
+    def _visible_task(self, caller: Caller, task_id: str, now: int) -> Task | None:
+        task = self.store.get(task_id)
+        if task is None or task.account != caller.account or self.store.is_expired(task, now):
             return None
         return task
 
-    def _expired(self, task: Task, now_ms: int) -> bool:
-        return now_ms >= task.plan.finished_ms() + self.config.retention_ms
+
+def with_overrides(config: BackendConfig, **overrides: Any) -> BackendConfig:
+    """A copy of `config` with some fields replaced (None values are left out)."""
+    return replace(
+        config, **{name: value for name, value in overrides.items() if value is not None}
+    )

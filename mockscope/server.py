@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
-from mockscope.backend import Backend, BackendConfig
+from mockscope.backend import Backend, BackendConfig, with_overrides
+from mockscope.domain.accounts import AccountSpec
 from mockscope.domain.clock import Clock, SystemClock
 from mockscope.domain.lifecycle import Timing
+from mockscope.domain.ratelimit import Limits
 from mockscope.http.app import API, create_app
 from mockscope.http.conformance import VIOLATIONS, Violation
 
@@ -38,22 +40,22 @@ class MockServer:
         config: BackendConfig | None = None,
         api_keys: set[str] | frozenset[str] | None = None,
         timing: Timing | None = None,
+        limits: Limits | None = None,
+        accounts: Iterable[AccountSpec] | None = None,
         seed: int | None = None,
         public_url: str = "",
         control_token: str = "",
         validate_responses: bool = False,
         access_log: logging.Logger | None = None,
     ) -> None:
-        config = config or BackendConfig()
-        overrides: dict[str, Any] = {}
-        if api_keys is not None:
-            overrides["api_keys"] = frozenset(api_keys)
-        if timing is not None:
-            overrides["timing"] = timing
-        if seed is not None:
-            overrides["seed"] = seed
-        if overrides:
-            config = BackendConfig(**{**config.__dict__, **overrides})
+        config = with_overrides(
+            config or BackendConfig(),
+            api_keys=frozenset(api_keys) if api_keys is not None else None,
+            accounts=tuple(accounts) if accounts is not None else None,
+            timing=timing,
+            limits=limits,
+            seed=seed,
+        )
         self.backend = Backend(config, clock if clock is not None else SystemClock())
         self.app = create_app(
             self.backend,

@@ -137,3 +137,29 @@ def response_spec(operation_id: str, status: int) -> ResponseSpec | None:
 
 def operation_ids() -> frozenset[str]:
     return frozenset(_responses_by_operation())
+
+
+@functools.cache
+def query_validator(operation_id: str) -> tuple[jsonschema.Draft202012Validator, frozenset[str]]:
+    """A validator for an operation's query string as an object, and its integer parameters.
+
+    Query values arrive as strings; the caller turns the integer ones into ints first, so
+    `page_no=abc` fails validation as a non-integer rather than slipping through.
+    """
+    properties: dict[str, Any] = {}
+    integers = set()
+    for path_item in openapi()["paths"].values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or operation.get("operationId") != operation_id:
+                continue
+            for parameter in operation.get("parameters", []):
+                if "$ref" in parameter:
+                    continue
+                if parameter.get("in") == "query":
+                    properties[parameter["name"]] = parameter["schema"]
+                    if parameter["schema"].get("type") == "integer":
+                        integers.add(parameter["name"])
+    if not properties:
+        raise KeyError(f"no query parameters documented for {operation_id}")
+    schema = {"type": "object", "properties": properties}
+    return jsonschema.Draft202012Validator(schema, registry=registry()), frozenset(integers)

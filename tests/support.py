@@ -36,3 +36,15 @@ def read_task(api: httpx.Client, task_id: str) -> dict[str, object]:
     assert response.status_code == 200, response.text
     output: dict[str, object] = response.json()["output"]
     return output
+
+
+def headers_for(key: str, **extra: str) -> dict[str, str]:
+    """Submit headers for another API key."""
+    return {**SUBMIT_HEADERS, "Authorization": f"Bearer {key}", **extra}
+
+
+def beijing(epoch_ms: int) -> str:
+    """`YYYY-MM-DD HH:MM:SS.mmm` in Beijing time, as task bodies write times."""
+    from mockscope.http.serialize import format_time
+
+    return format_time(epoch_ms)

@@ -9,7 +9,7 @@ from mockscope.domain.tasks import SUPPORTED_SIZES
 from mockscope.http.app import ROUTES
 
 #: Operations the OpenAPI document describes that the fake does not serve yet.
-NOT_YET_SERVED = {"cancel_task", "list_tasks", "get_upload_policy"}
+NOT_YET_SERVED = {"get_upload_policy"}
 
 
 def _openapi_operations() -> dict[str, tuple[str, str]]:

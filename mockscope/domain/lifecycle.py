@@ -54,14 +54,32 @@ class Timing:
                 raise ValueError(f"Timing.{name} must not be negative")
 
 
+#: The end of a task that runs until told otherwise: later than any clock will read.
+FOREVER_MS = 2**62
+
+
 @dataclass(slots=True)
 class Plan:
-    """When a task was accepted, starts and ends (epoch ms); `canceled_ms` once canceled."""
+    """When a task was accepted, starts and ends (epoch ms); `canceled_ms` once canceled.
+
+    `run_ms` is how long it works once started, so the plan can be redrawn when the queue
+    ahead of it changes.
+    """
 
     submit_ms: int
     scheduled_ms: int
     end_ms: int
     canceled_ms: int | None = None
+
+    @property
+    def run_ms(self) -> int:
+        return self.end_ms - self.scheduled_ms
+
+    def start_at(self, scheduled_ms: int) -> None:
+        """Move the start (and so the end) of a task that has not started yet."""
+        run_ms = self.run_ms
+        self.scheduled_ms = scheduled_ms
+        self.end_ms = min(scheduled_ms + run_ms, FOREVER_MS)
 
     def phase_at(self, now_ms: int) -> TaskStatus:
         """PENDING, RUNNING, CANCELED, or SUCCEEDED standing for 'finished' (outcome decides)."""

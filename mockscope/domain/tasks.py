@@ -103,7 +103,7 @@ class TaskView:
         return cls(task_id=task_id, status=TaskStatus.UNKNOWN)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Task:
     """A stored task: who submitted it, what it asked for, its timing plan and its outcome."""
 
@@ -113,6 +113,11 @@ class Task:
     seed: int
     plan: Plan
     outcome: Outcome = field(default_factory=Outcome)
+    #: The key that submitted it and the id of the submitting request, for listings.
+    api_key: str = ""
+    request_id: str = ""
+    #: Set once the task has been forgotten (expired or reset) and only lingers in indexes.
+    purged: bool = False
 
     def view(self, now_ms: int) -> TaskView:
         plan = self.plan

@@ -21,11 +21,16 @@ ROUTES: tuple[tuple[str, str, Handler, str], ...] = (
         handlers.create_task,
         "create_task",
     ),
+    ("GET", f"{API}/tasks", handlers.list_tasks, "list_tasks"),
     ("GET", f"{API}/tasks/{{task_id}}", handlers.get_task, "get_task"),
+    ("POST", f"{API}/tasks/{{task_id}}/cancel", handlers.cancel_task, "cancel_task"),
     ("GET", "/results/{task_id}/{index:\\d{1,3}}.png", files.download_result, "download_result"),
     ("GET", f"{control.PREFIX}/clock", control.get_clock, "get_clock"),
     ("POST", f"{control.PREFIX}/clock/advance", control.advance_clock, "advance_clock"),
     ("POST", f"{control.PREFIX}/reset", control.reset, "reset"),
+    ("GET", f"{control.PREFIX}/limits", control.get_limits, "get_limits"),
+    ("POST", f"{control.PREFIX}/limits", control.set_limits, "set_limits"),
+    ("GET", f"{control.PREFIX}/tasks", control.list_all_tasks, "list_all_tasks"),
 )
 
 
@@ -40,6 +45,7 @@ def create_app(
     # Compile the request schemas now (once per process), not on the first request.
     spec.request_schema(parse.CREATE_REQUEST_SCHEMA)
     spec.request_schema(control.ADVANCE_SCHEMA)
+    spec.request_schema(control.LIMITS_SCHEMA)
     middlewares = [error_middleware]
     if validate_responses:
         middlewares.insert(0, conformance.conformance_middleware)

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 
 from mockscope import spec
+from mockscope.backend import Backend
 from mockscope.domain import errors
+from mockscope.domain.lifecycle import FOREVER_MS
+from mockscope.domain.ratelimit import Limits
+from mockscope.domain.tasks import Task
 from mockscope.http.keys import BACKEND, CONTROL_TOKEN
 from mockscope.http.parse import decode_json
 from mockscope.http.serialize import format_time, json_response
@@ -20,6 +25,7 @@ from mockscope.http.serialize import format_time, json_response
 PREFIX = "/_mockscope"
 TOKEN_HEADER = "X-Mockscope-Token"
 ADVANCE_SCHEMA = "control-advance-request.json"
+LIMITS_SCHEMA = "control-limits.json"
 
 
 def _guard(request: web.Request) -> None:
@@ -60,17 +66,79 @@ async def get_clock(request: web.Request) -> web.Response:
 
 async def advance_clock(request: web.Request) -> web.Response:
     _guard(request)
-    body = decode_json(await request.read())
-    schema = spec.request_schema(ADVANCE_SCHEMA)
-    if not schema.is_valid(body):
-        details = "; ".join(sorted(error.message for error in schema.errors(body)))
-        raise errors.InvalidParameter(f"Invalid clock advance: {details}.")
-    assert isinstance(body, dict)
+    body = _validated(await request.read(), ADVANCE_SCHEMA, "clock advance")
     request.app[BACKEND].clock.advance(float(body["seconds"]))
     return json_response(_clock_body(request))
 
 
 async def reset(request: web.Request) -> web.Response:
     _guard(request)
-    request.app[BACKEND].reset()
+    account = request.query.get("account")
+    if account is not None and not account:
+        raise errors.InvalidParameter("Parameter `account` must not be empty.")
+    request.app[BACKEND].reset(account)
     return json_response({"ok": True})
+
+
+def _limits_body(limits: Limits) -> dict[str, Any]:
+    return {
+        "create_per_second": limits.create_per_second,
+        "get_per_second": limits.get_per_second,
+        "list_per_second": limits.list_per_second,
+        "cancel_per_second": limits.cancel_per_second,
+        "create_per_model": dict(limits.create_per_model),
+        "concurrency": limits.concurrency,
+    }
+
+
+async def get_limits(request: web.Request) -> web.Response:
+    _guard(request)
+    return json_response(_limits_body(request.app[BACKEND].limits))
+
+
+async def set_limits(request: web.Request) -> web.Response:
+    _guard(request)
+    body = _validated(await request.read(), LIMITS_SCHEMA, "limits")
+    backend = request.app[BACKEND]
+    backend.set_limits(replace(backend.limits, **body))
+    return json_response(_limits_body(backend.limits))
+
+
+async def list_all_tasks(request: web.Request) -> web.Response:
+    _guard(request)
+    backend = request.app[BACKEND]
+    only = request.query.get("account")
+    now = backend.clock.now_ms()
+    accounts = [
+        {"account": account.name, "tasks": [_plan_body(backend, task, now) for task in kept]}
+        for account in backend.store.accounts()
+        if only is None or account.name == only
+        for kept in [[task for task in account.tasks if not task.purged]]
+    ]
+    return json_response({"now_ms": now, "accounts": accounts})
+
+
+def _plan_body(backend: Backend, task: Task, now_ms: int) -> dict[str, Any]:
+    plan = task.plan
+    endless = plan.end_ms >= FOREVER_MS and plan.canceled_ms is None
+    return {
+        "task_id": task.task_id,
+        "status": task.view(now_ms).status.value,
+        "model": task.request.model,
+        "n": task.request.n,
+        "submit_ms": plan.submit_ms,
+        "scheduled_ms": plan.scheduled_ms,
+        "end_ms": None if plan.end_ms >= FOREVER_MS else plan.end_ms,
+        "canceled_ms": plan.canceled_ms,
+        "expires_ms": None if endless else backend.store.expires_at(task),
+    }
+
+
+def _validated(raw: bytes, schema_name: str, what: str) -> dict[str, Any]:
+    body = decode_json(raw)
+    schema = spec.request_schema(schema_name)
+    if not schema.is_valid(body):
+        details = "; ".join(sorted(error.message for error in schema.errors(body)))
+        raise errors.InvalidParameter(f"Invalid {what}: {details}.")
+    assert isinstance(body, dict)
+    return body

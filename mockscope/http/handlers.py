@@ -5,13 +5,23 @@ from __future__ import annotations
 from aiohttp import web
 
 from mockscope.domain import errors
+from mockscope.domain.identity import Caller
 from mockscope.http.keys import BACKEND, PUBLIC_URL
-from mockscope.http.parse import parse_create_request
-from mockscope.http.serialize import create_body, json_response, task_body
+from mockscope.http.parse import parse_create_request, parse_list_query
+from mockscope.http.serialize import (
+    cancel_body,
+    create_body,
+    json_response,
+    list_body,
+    task_body,
+)
 
 
-def _account(request: web.Request) -> str:
-    return request.app[BACKEND].authenticate(request.headers.get("Authorization"))
+def _caller(request: web.Request) -> Caller:
+    headers = request.headers
+    return request.app[BACKEND].authenticate(
+        headers.get("Authorization"), headers.get("X-DashScope-WorkSpace")
+    )
 
 
 def base_url(request: web.Request) -> str:
@@ -21,15 +31,30 @@ def base_url(request: web.Request) -> str:
 
 async def create_task(request: web.Request) -> web.Response:
     backend = request.app[BACKEND]
-    account = _account(request)
+    caller = _caller(request)
     if request.headers.get("X-DashScope-Async", "").strip().lower() != "enable":
         raise errors.AccessDenied(errors.AccessDenied.synchronous_message)
-    task_request = parse_create_request(await request.read(), backend.config.models.__contains__)
-    view = backend.create_task(account, task_request)
-    return json_response(create_body(view, backend.new_request_id()))
+    task_request = parse_create_request(await request.read(), backend.model_exists)
+    request_id = backend.new_request_id()
+    view = backend.create_task(caller, task_request, request_id)
+    return json_response(create_body(view, request_id))
 
 
 async def get_task(request: web.Request) -> web.Response:
     backend = request.app[BACKEND]
-    view = backend.get_task(_account(request), request.match_info["task_id"])
+    view = backend.get_task(_caller(request), request.match_info["task_id"])
     return json_response(task_body(view, backend.new_request_id(), base_url(request)))
+
+
+async def cancel_task(request: web.Request) -> web.Response:
+    # Any body is ignored: the aiohttp SDK sends one, the others send none.
+    backend = request.app[BACKEND]
+    backend.cancel_task(_caller(request), request.match_info["task_id"])
+    return json_response(cancel_body(backend.new_request_id()))
+
+
+async def list_tasks(request: web.Request) -> web.Response:
+    backend = request.app[BACKEND]
+    caller = _caller(request)
+    page = backend.list_tasks(caller, parse_list_query(request.query))
+    return json_response(list_body(page, backend.new_request_id()))

@@ -6,7 +6,8 @@ given violation is reported under.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -15,9 +16,12 @@ from jsonschema.exceptions import best_match
 
 from mockscope import spec
 from mockscope.domain import errors
+from mockscope.domain.lifecycle import TaskStatus
+from mockscope.domain.listing import ListQuery
 from mockscope.domain.tasks import TaskRequest
 
 CREATE_REQUEST_SCHEMA = "task-create-request.json"
+BEIJING = timezone(timedelta(hours=8))
 
 
 def decode_json(raw: bytes) -> object:
@@ -82,3 +86,39 @@ def _describe(violation: ValidationError) -> str:
         missing = [name for name in required if name not in violation.instance]
         return f"Required parameter `{where}.{missing[0]}` is missing."
     return f"Parameter `{where}` is invalid: {violation.message}."
+
+
+def parse_list_query(query: Mapping[str, str]) -> ListQuery:
+    """The list query string, checked against the OpenAPI parameters of list_tasks."""
+    validator, integers = spec.query_validator("list_tasks")
+    values: dict[str, Any] = dict(query)
+    for name in integers & values.keys():
+        text = values[name].strip()
+        if text.isdigit():
+            values[name] = int(text)
+    problems = sorted(validator.iter_errors(values), key=lambda error: list(error.path))
+    if problems:
+        raise errors.InvalidParameter(_describe(problems[0]))
+    status = values.get("status")
+    return ListQuery(
+        task_id=values.get("task_id"),
+        start_ms=_beijing_ms(values.get("start_time"), "start_time"),
+        end_ms=_beijing_ms(values.get("end_time"), "end_time"),
+        model_name=values.get("model_name"),
+        status=TaskStatus(status) if status else None,
+        page_no=values.get("page_no", 1),
+        page_size=values.get("page_size", 10),
+        api_key_id=values.get("api_key_id"),
+        region=values.get("region"),
+    )
+
+
+def _beijing_ms(text: str | None, name: str) -> int | None:
+    """`YYYYMMDDhhmmss` in Beijing time to epoch ms."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=BEIJING)
+    except ValueError:
+        raise errors.InvalidParameter(f"Parameter `{name}` is not a valid time: {text}.") from None
+    return int(moment.timestamp() * 1000)

@@ -8,7 +8,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from mockscope.domain.identity import REGION, account_uid, api_key_id
 from mockscope.domain.lifecycle import TaskStatus
+from mockscope.domain.listing import Listed, TaskPage
 from mockscope.domain.tasks import TaskView
 
 _BEIJING_OFFSET_S = 8 * 3600
@@ -79,3 +81,41 @@ def task_body(view: TaskView, request_id: str, base_url: str) -> dict[str, Any]:
 
 def error_body(code: str, message: str, request_id: str) -> dict[str, str]:
     return {"code": code, "message": message, "request_id": request_id}
+
+
+def cancel_body(request_id: str) -> dict[str, str]:
+    return {"request_id": request_id}
+
+
+def list_body(page: TaskPage, request_id: str) -> dict[str, Any]:
+    """The flat listing body: no `output`, epoch-ms times, `end_time` only once finished."""
+    return {
+        "total": page.total,
+        "data": [_listed_item(listed) for listed in page.items],
+        "total_page": page.total_page,
+        "page_no": page.page_no,
+        "page_size": page.page_size,
+        "request_id": request_id,
+    }
+
+
+def _listed_item(listed: Listed) -> dict[str, Any]:
+    task, view = listed.task, listed.view
+    uid = account_uid(task.account)
+    item: dict[str, Any] = {
+        "api_key_id": api_key_id(task.api_key),
+        "caller_parent_id": uid,
+        "caller_uid": uid,
+        "gmt_create": task.plan.submit_ms,
+        "model_name": task.request.model,
+        "region": REGION,
+        "request_id": task.request_id,
+        "status": view.status.value,
+        "task_id": task.task_id,
+        "user_api_unique_key": f"apikey:v1:aigc:text2image:image-synthesis:{task.request.model}",
+    }
+    if view.scheduled_ms is not None:
+        item["start_time"] = view.scheduled_ms
+    if view.end_ms is not None:
+        item["end_time"] = view.end_ms
+    return item

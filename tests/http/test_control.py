@@ -79,3 +79,86 @@ def test_a_configured_token_is_required_from_everyone() -> None:
     assert (refused.status_code, refused.json()["code"]) == (403, "AccessDenied")
     assert wrong.status_code == 403
     assert allowed.status_code == 200
+
+
+def test_limits_read_as_the_live_defaults(api: httpx.Client) -> None:
+    assert api.get("/_mockscope/limits").json() == {
+        "create_per_second": 2,
+        "get_per_second": 20,
+        "list_per_second": 20,
+        "cancel_per_second": 20,
+        "create_per_model": {},
+        "concurrency": 1,
+    }
+
+
+def test_limits_change_in_part_and_take_effect(api: httpx.Client) -> None:
+    changed = api.post("/_mockscope/limits", json={"create_per_second": None}).json()
+    assert changed["create_per_second"] is None
+    assert changed["get_per_second"] == 20
+    ids = [submit(api, n=1) for _ in range(5)]
+    assert len(ids) == 5
+    api.post("/_mockscope/limits", json={"create_per_model": {"wanx-v1": 1}})
+    statuses = [
+        api.post(
+            "/api/v1/services/aigc/text2image/image-synthesis",
+            json={"model": "wanx-v1", "input": {"prompt": "p"}},
+            headers={"Authorization": "Bearer sk-test", "X-DashScope-Async": "enable"},
+        ).status_code
+        for _ in range(2)
+    ]
+    assert statuses == [200, 429]
+
+
+def test_raising_concurrency_starts_queued_tasks(api: httpx.Client, server: MockServer) -> None:
+    ids = [submit(api, n=1) for _ in range(2)]
+    server.clock.advance(1)
+    assert [read_task(api, t)["task_status"] for t in ids] == ["RUNNING", "PENDING"]
+    assert api.post("/_mockscope/limits", json={"concurrency": 2}).json()["concurrency"] == 2
+    assert [read_task(api, t)["task_status"] for t in ids] == ["RUNNING", "RUNNING"]
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"concurrency": 0}', b'{"create_per_second": 1.5}', b'{"nope": 1}', b"[]", b"{"]
+)
+def test_bad_limits_are_refused_whole(api: httpx.Client, body: bytes) -> None:
+    before = api.get("/_mockscope/limits").json()
+    response = api.post("/_mockscope/limits", content=body)
+    assert response.status_code == 400
+    assert api.get("/_mockscope/limits").json() == before
+
+
+def test_tasks_lists_every_account_with_plans(api: httpx.Client, server: MockServer) -> None:
+    mine = submit(api, n=1)
+    theirs = api.post(
+        "/api/v1/services/aigc/text2image/image-synthesis",
+        json={"model": "wanx-v1", "input": {"prompt": "p"}, "parameters": {"n": 2}},
+        headers={"Authorization": "Bearer sk-other", "X-DashScope-Async": "enable"},
+    ).json()["output"]["task_id"]
+    body = api.get("/_mockscope/tasks").json()
+    assert body["now_ms"] == server.clock.now_ms()
+    by_account = {entry["account"]: entry["tasks"] for entry in body["accounts"]}
+    assert [task["task_id"] for task in by_account["sk-test"]] == [mine]
+    assert [task["task_id"] for task in by_account["sk-other"]] == [theirs]
+    plan = by_account["sk-other"][0]
+    assert plan["n"] == 2
+    assert plan["scheduled_ms"] == plan["submit_ms"] + 14
+    assert plan["expires_ms"] == plan["end_ms"] + 24 * 3600 * 1000
+    only = api.get("/_mockscope/tasks", params={"account": "sk-other"}).json()
+    assert [entry["account"] for entry in only["accounts"]] == ["sk-other"]
+
+
+def test_reset_of_one_account_keeps_the_others(api: httpx.Client, server: MockServer) -> None:
+    mine = submit(api, n=1)
+    theirs_headers = {"Authorization": "Bearer sk-other", "X-DashScope-Async": "enable"}
+    theirs = api.post(
+        "/api/v1/services/aigc/text2image/image-synthesis",
+        json={"model": "wanx-v1", "input": {"prompt": "p"}},
+        headers=theirs_headers,
+    ).json()["output"]["task_id"]
+    server.clock.advance(5)
+    assert api.post("/_mockscope/reset", params={"account": "sk-other"}).json() == {"ok": True}
+    assert read_task(api, mine)["task_status"] == "RUNNING"
+    gone = api.get(f"/api/v1/tasks/{theirs}", headers={"Authorization": "Bearer sk-other"})
+    assert gone.json()["output"]["task_status"] == "UNKNOWN"
+    assert server.clock.now_ms() == DEFAULT_MANUAL_START_MS + 5000, "the clock goes on"

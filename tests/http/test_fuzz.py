@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mockscope import ManualClock, MockServer
+from mockscope import Limits, ManualClock, MockServer
 from tests.support import CREATE_PATH, READ_HEADERS, SUBMIT_HEADERS, assert_schema_conformance
 
 json_values = st.recursive(
@@ -74,7 +74,10 @@ def near_valid_bodies(draw: st.DrawFn) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def fuzz_target() -> Iterator[tuple[MockServer, httpx.Client, str]]:
-    with MockServer(clock=ManualClock(), seed=1, validate_responses=True) as server:
+    server = MockServer(
+        clock=ManualClock(), seed=1, limits=Limits.unlimited(), validate_responses=True
+    )
+    with server:
         with httpx.Client(base_url=server.url, timeout=10) as api:
             kept = api.post(
                 CREATE_PATH,

@@ -32,7 +32,9 @@ SCHEMA_NAMES = [
     "cancel-response.json",
     "control-advance-request.json",
     "control-clock.json",
+    "control-limits.json",
     "control-ok.json",
+    "control-tasks.json",
     "error.json",
     "task-create-request.json",
     "task-create-response.json",
@@ -52,6 +54,9 @@ OPERATIONS = {
     "get_clock": ("get", "/_mockscope/clock", "control"),
     "advance_clock": ("post", "/_mockscope/clock/advance", "control"),
     "reset": ("post", "/_mockscope/reset", "control"),
+    "get_limits": ("get", "/_mockscope/limits", "control"),
+    "set_limits": ("post", "/_mockscope/limits", "control"),
+    "list_all_tasks": ("get", "/_mockscope/tasks", "control"),
 }
 
 # operationId -> the message files its request body and 200 response use
@@ -64,6 +69,9 @@ BODIES = {
     "get_clock": (None, "control-clock.json"),
     "advance_clock": ("control-advance-request.json", "control-clock.json"),
     "reset": (None, "control-ok.json"),
+    "get_limits": (None, "control-limits.json"),
+    "set_limits": ("control-limits.json", "control-limits.json"),
+    "list_all_tasks": (None, "control-tasks.json"),
 }
 
 # operationId -> its documented error statuses (all error.json)
@@ -76,6 +84,9 @@ ERROR_STATUSES = {
     "advance_clock": {"400", "403", "413"},
     "get_clock": {"403"},
     "reset": {"403"},
+    "get_limits": {"403"},
+    "set_limits": {"400", "403", "413"},
+    "list_all_tasks": {"403"},
 }
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

@@ -1,0 +1,109 @@
+"""Accounts: who owns which task, the per-account run queue, and forgetting expired tasks.
+
+Each account runs at most `concurrency` tasks at once (1 on the live service); the rest wait
+PENDING in submission order. A task's plan is drawn when it is submitted and redrawn, for the
+tasks still waiting, whenever the queue ahead of them changes (a cancel, a new concurrency).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mockscope.domain.lifecycle import Plan
+from mockscope.domain.tasks import Task
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSpec:
+    """API keys and workspaces that share one account, and so its tasks and its limits."""
+
+    name: str
+    api_keys: tuple[str, ...] = ()
+    workspaces: tuple[str, ...] = ()
+
+
+class Account:
+    """One account's tasks in submission order, and the plan of its run queue."""
+
+    __slots__ = ("_queue", "_slots", "dead", "name", "tasks")
+
+    def __init__(self, name: str, concurrency: int) -> None:
+        self.name = name
+        #: Every kept task, oldest first (listing walks it; purged ones are compacted away).
+        self.tasks: list[Task] = []
+        self.dead = 0
+        #: Tasks that were running or waiting when last looked at, oldest first.
+        self._queue: deque[Task] = deque()
+        #: When each run slot frees up once every queued task has had its turn (a min-heap).
+        self._slots = [0] * concurrency
+
+    def plan(self, submit_ms: int, queue_ms: int, run_ms: int) -> Plan:
+        """The plan of a task submitted now: it starts once it is queued and a slot is free."""
+        start = max(submit_ms + queue_ms, self._slots[0])
+        return Plan(submit_ms=submit_ms, scheduled_ms=start, end_ms=start + run_ms)
+
+    def admit(self, task: Task, now_ms: int) -> None:
+        """Take a task planned by `plan` into the queue and the index."""
+        heapq.heapreplace(self._slots, task.plan.end_ms)
+        self.tasks.append(task)
+        queue = self._queue
+        queue.append(task)
+        while queue and queue[0].plan.finished_ms() <= now_ms:
+            queue.popleft()
+
+    def replan(self, queue_ms: int, concurrency: int, now_ms: int) -> list[Task]:
+        """Redraw the start of every task that has not started yet, in submission order.
+
+        Returns the tasks whose plans were redrawn.
+        """
+        active = [task for task in self._queue if task.plan.finished_ms() > now_ms]
+        running = sorted(task.plan.end_ms for task in active if task.plan.scheduled_ms <= now_ms)
+        # With more tasks running than slots (concurrency was lowered), the next slot frees
+        # only when enough of them have ended: keep the latest `concurrency` end times.
+        slots = running[len(running) - concurrency :] if len(running) > concurrency else running
+        slots += [now_ms] * (concurrency - len(slots))
+        heapq.heapify(slots)
+        redrawn = []
+        for task in active:
+            plan = task.plan
+            if plan.scheduled_ms <= now_ms:
+                continue
+            plan.start_at(max(plan.submit_ms + queue_ms, slots[0], now_ms))
+            heapq.heapreplace(slots, plan.end_ms)
+            redrawn.append(task)
+        self._queue = deque(active)
+        self._slots = slots
+        return redrawn
+
+    def compact(self) -> None:
+        """Drop purged tasks from the index once at least half of it is dead."""
+        if self.dead * 2 >= len(self.tasks):
+            self.tasks = [task for task in self.tasks if not task.purged]
+            self.dead = 0
+
+
+class ExpiryQueue:
+    """Tasks ordered by when they may be forgotten; an entry is rechecked when it comes due."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, Task]] = []
+        self._order = itertools.count()
+
+    def push(self, due_ms: int, task: Task) -> None:
+        heapq.heappush(self._heap, (due_ms, next(self._order), task))
+
+    def pop_due(self, now_ms: int) -> Iterator[Task]:
+        """Every task whose entry is due by now; the caller rechecks it (plans can move)."""
+        heap = self._heap
+        while heap and heap[0][0] <= now_ms:
+            yield heapq.heappop(heap)[2]
+
+    def clear(self) -> None:
+        self._heap.clear()
+
+    def __len__(self) -> int:
+        return len(self._heap)

@@ -1,0 +1,70 @@
+"""Who is calling: API keys, workspaces and the accounts they belong to."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mockscope.domain.accounts import AccountSpec
+from mockscope.domain.errors import AccessDenied, InvalidApiKey
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated caller: the key it used and the account that key acts for."""
+
+    account: str
+    api_key: str
+
+
+class Directory:
+    """Maps keys and workspaces to accounts; by default every key is an account of its own."""
+
+    def __init__(self, api_keys: Iterable[str] | None, accounts: Iterable[AccountSpec]) -> None:
+        accounts = tuple(accounts)
+        self._by_key = {key: spec.name for spec in accounts for key in spec.api_keys}
+        self._by_workspace = {ws: spec.name for spec in accounts for ws in spec.workspaces}
+        self._accepted: frozenset[str] | None = None
+        if api_keys is not None:
+            self._accepted = frozenset(api_keys) | frozenset(self._by_key)
+
+    def authenticate(self, authorization: str | None, workspace: str | None = None) -> Caller:
+        """The caller behind an `Authorization: Bearer <key>` header value."""
+        if not authorization or not authorization.strip():
+            raise InvalidApiKey(InvalidApiKey.missing_message)
+        scheme, _, key = authorization.strip().partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer":
+            raise InvalidApiKey()
+        if not key:
+            raise InvalidApiKey(InvalidApiKey.missing_message)
+        if self._accepted is not None and key not in self._accepted:
+            raise InvalidApiKey()
+        own = self._by_key.get(key)
+        if workspace and workspace in self._by_workspace:
+            account = self._by_workspace[workspace]
+            if own is not None and own != account:
+                raise AccessDenied(f"The API key has no access to workspace {workspace}.")
+            return Caller(account, key)
+        return Caller(own if own is not None else key, key)
+
+
+#: The only region the fake serves; listings report it for every task.
+REGION = "cn-beijing"
+
+
+def numeric_id(name: str, digits: int = 16) -> str:
+    """A stable numeric id for a key or account name, as the service shows ids, never the key."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return str(int.from_bytes(digest[:8], "big") % 10**digits).rjust(digits, "1")
+
+
+def api_key_id(api_key: str) -> str:
+    """The short numeric id listings show for the key that submitted a task."""
+    return numeric_id(api_key, 5)
+
+
+def account_uid(account: str) -> str:
+    """The numeric user id listings show for an account."""
+    return numeric_id(account, 16)

@@ -1,0 +1,105 @@
+"""Listing an account's tasks: the documented time window, filters and pages."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mockscope.domain.errors import InvalidParameter
+from mockscope.domain.identity import REGION, api_key_id
+from mockscope.domain.lifecycle import TaskStatus
+from mockscope.domain.tasks import Task, TaskView
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """What a listing asks for; times are epoch ms, None where the caller gave none."""
+
+    task_id: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    model_name: str | None = None
+    status: TaskStatus | None = None
+    page_no: int = 1
+    page_size: int = 10
+    api_key_id: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    task: Task
+    view: TaskView
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    total: int
+    page_no: int
+    page_size: int
+    items: tuple[Listed, ...]
+
+    @property
+    def total_page(self) -> int:
+        return math.ceil(self.total / self.page_size)
+
+
+def window(query: ListQuery, now_ms: int) -> tuple[int, int]:
+    """The submission-time window: at most 24 hours; a missing end is filled from the other."""
+    start, end = query.start_ms, query.end_ms
+    if start is None and end is None:
+        start, end = now_ms - DAY_MS, now_ms
+    elif start is None:
+        assert end is not None
+        start = end - DAY_MS
+    elif end is None:
+        end = start + DAY_MS
+    if end < start:
+        raise InvalidParameter("end_time must not be earlier than start_time.")
+    if end - start > DAY_MS:
+        raise InvalidParameter("The time window between start_time and end_time exceeds 24 hours.")
+    return start, end
+
+
+def list_tasks(
+    tasks: list[Task], query: ListQuery, now_ms: int, is_kept: Callable[[Task], bool]
+) -> TaskPage:
+    """One page of an account's matching tasks (oldest-first list given), newest first.
+
+    With a `task_id` and no explicit times, the window does not apply: the caller asks for one
+    task it knows of, which may have been submitted just over 24 hours ago and still be kept.
+    """
+    if query.task_id is not None and query.start_ms is None and query.end_ms is None:
+        candidates = [task for task in tasks if task.task_id == query.task_id]
+    else:
+        start, end = window(query, now_ms)
+        lo = bisect.bisect_left(tasks, start, key=_submitted)
+        hi = bisect.bisect_right(tasks, end, key=_submitted)
+        candidates = tasks[lo:hi]
+    matches = []
+    for task in reversed(candidates):
+        if task.purged or not is_kept(task):
+            continue
+        if query.task_id is not None and task.task_id != query.task_id:
+            continue
+        if query.model_name is not None and task.request.model != query.model_name:
+            continue
+        if query.api_key_id is not None and api_key_id(task.api_key) != query.api_key_id:
+            continue
+        if query.region is not None and query.region != REGION:
+            continue
+        view = task.view(now_ms)
+        if query.status is not None and view.status is not query.status:
+            continue
+        matches.append(Listed(task, view))
+    first = (query.page_no - 1) * query.page_size
+    page = tuple(matches[first : first + query.page_size])
+    return TaskPage(len(matches), query.page_no, query.page_size, page)
+
+
+def _submitted(task: Task) -> int:
+    return task.plan.submit_ms

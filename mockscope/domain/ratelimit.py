@@ -1,0 +1,146 @@
+"""Sliding-window rate limits on the injected clock.
+
+A window of `window_ms` may hold at most `limit` accepted calls, whatever their alignment: a
+fixed per-second bucket would let 2 × limit calls through across a bucket boundary, which the
+live service does not.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether a call may go ahead, and if not, how long until it could (milliseconds)."""
+
+    allowed: bool
+    retry_after_ms: int = 0
+
+
+ALLOWED = Decision(True)
+
+
+class SlidingWindowLimiter:
+    """At most `limit` calls per key in any window of `window_ms` milliseconds."""
+
+    def __init__(self, limit: int, window_ms: int = 1000) -> None:
+        if limit < 1 or window_ms < 1:
+            raise ValueError("a rate limit needs limit >= 1 and window_ms >= 1")
+        self.limit = limit
+        self.window_ms = window_ms
+        self._accepted: dict[Hashable, deque[int]] = {}
+
+    def acquire(self, key: Hashable, now_ms: int) -> Decision:
+        """Count a call for `key` at `now_ms` if the window has room; refused calls don't count."""
+        accepted = self._accepted.get(key)
+        if accepted is None:
+            accepted = self._accepted[key] = deque()
+        horizon = now_ms - self.window_ms
+        while accepted and accepted[0] <= horizon:
+            accepted.popleft()
+        if len(accepted) < self.limit:
+            accepted.append(now_ms)
+            return ALLOWED
+        return Decision(False, accepted[0] + self.window_ms - now_ms)
+
+    def forget(self, key: Hashable) -> None:
+        self._accepted.pop(key, None)
+
+    def prune(self, now_ms: int) -> None:
+        """Drop keys whose windows are empty, so idle callers cost no memory."""
+        horizon = now_ms - self.window_ms
+        idle = [key for key, times in self._accepted.items() if not times or times[-1] <= horizon]
+        for key in idle:
+            del self._accepted[key]
+
+    def __len__(self) -> int:
+        return len(self._accepted)
+
+
+class Operation(StrEnum):
+    """The API operations that are rate limited, each on its own budget."""
+
+    CREATE = "create"
+    GET = "get"
+    LIST = "list"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """An account's limits. None switches one off; the defaults are the live service's."""
+
+    #: Task submissions per second per account, for models without their own entry.
+    create_per_second: int | None = 2
+    get_per_second: int | None = 20
+    list_per_second: int | None = 20
+    cancel_per_second: int | None = 20
+    #: Per-model submission limits that replace `create_per_second` (None: unlimited).
+    create_per_model: Mapping[str, int | None] = field(default_factory=dict)
+    #: Tasks one account may have running at once; the rest wait PENDING.
+    concurrency: int = 1
+
+    def __post_init__(self) -> None:
+        rates = [
+            self.create_per_second,
+            self.get_per_second,
+            self.list_per_second,
+            self.cancel_per_second,
+            *self.create_per_model.values(),
+        ]
+        if any(rate is not None and rate < 1 for rate in rates):
+            raise ValueError("a rate limit is a whole number of calls per second, at least 1")
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+
+    @classmethod
+    def unlimited(cls, concurrency: int = 1) -> Limits:
+        """No rate limits at all (the run queue still applies)."""
+        return cls(None, None, None, None, concurrency=concurrency)
+
+    def per_second(self, operation: Operation, model: str = "") -> int | None:
+        if operation is Operation.CREATE:
+            if model in self.create_per_model:
+                return self.create_per_model[model]
+            return self.create_per_second
+        return {
+            Operation.GET: self.get_per_second,
+            Operation.LIST: self.list_per_second,
+            Operation.CANCEL: self.cancel_per_second,
+        }[operation]
+
+
+class RateLimiter:
+    """Applies `Limits` per account (and per model for submissions) on the injected clock."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._windows: dict[tuple[Operation, str], SlidingWindowLimiter] = {}
+
+    def check(self, operation: Operation, account: str, now_ms: int, model: str = "") -> Decision:
+        """Count the call if there is room; refused calls are not counted."""
+        rate = self.limits.per_second(operation, model)
+        if rate is None:
+            return ALLOWED
+        bucket = (operation, model if operation is Operation.CREATE else "")
+        window = self._windows.get(bucket)
+        if window is None:
+            window = self._windows[bucket] = SlidingWindowLimiter(rate)
+        # A changed limit applies to the calls already counted in the window, too.
+        window.limit = rate
+        return window.acquire(account, now_ms)
+
+    def forget(self, account: str) -> None:
+        for window in self._windows.values():
+            window.forget(account)
+
+    def prune(self, now_ms: int) -> None:
+        for window in self._windows.values():
+            window.prune(now_ms)
+
+    def clear(self) -> None:
+        self._windows.clear()

@@ -1,0 +1,102 @@
+"""Every task of every account, with a bounded cost per task and nothing kept past expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mockscope.domain.accounts import Account, ExpiryQueue
+from mockscope.domain.tasks import Task
+
+
+class TaskStore:
+    """Tasks by id and by account; expired ones are purged as time moves on."""
+
+    def __init__(self, retention_ms: int, concurrency: int) -> None:
+        self.retention_ms = retention_ms
+        self.concurrency = concurrency
+        self._tasks: dict[str, Task] = {}
+        self._accounts: dict[str, Account] = {}
+        self._expiry = ExpiryQueue()
+
+    def account(self, name: str) -> Account:
+        account = self._accounts.get(name)
+        if account is None:
+            account = self._accounts[name] = Account(name, self.concurrency)
+        return account
+
+    def account_or_none(self, name: str) -> Account | None:
+        return self._accounts.get(name)
+
+    def accounts(self) -> Iterator[Account]:
+        return iter(list(self._accounts.values()))
+
+    def add(self, task: Task, now_ms: int) -> None:
+        self.account(task.account).admit(task, now_ms)
+        self._tasks[task.task_id] = task
+        self._expiry.push(self.expires_at(task), task)
+
+    def get(self, task_id: str) -> Task | None:
+        return self._tasks.get(task_id)
+
+    def expires_at(self, task: Task) -> int:
+        """When a task is forgotten: `retention_ms` after it finished (ended or was canceled)."""
+        return task.plan.finished_ms() + self.retention_ms
+
+    def is_expired(self, task: Task, now_ms: int) -> bool:
+        return now_ms >= self.expires_at(task)
+
+    def rescheduled(self, task: Task) -> None:
+        """A task's plan moved; make sure it is looked at again when it may be forgotten."""
+        self._expiry.push(self.expires_at(task), task)
+
+    def purge(self, now_ms: int) -> int:
+        """Forget every task that has expired by now; returns how many went."""
+        purged = 0
+        for task in self._expiry.pop_due(now_ms):
+            if task.purged:
+                continue
+            due = self.expires_at(task)
+            if due > now_ms:
+                # Its plan moved later since the entry was made (e.g. the queue grew).
+                self._expiry.push(due, task)
+                continue
+            self._forget(task)
+            purged += 1
+        return purged
+
+    def _forget(self, task: Task) -> None:
+        task.purged = True
+        del self._tasks[task.task_id]
+        account = self._accounts.get(task.account)
+        if account is None:
+            return
+        account.dead += 1
+        account.compact()
+        if not account.tasks:
+            del self._accounts[task.account]
+
+    def remove_account(self, name: str) -> int:
+        """Forget one account and all its tasks; returns how many tasks went."""
+        account = self._accounts.pop(name, None)
+        if account is None:
+            return 0
+        removed = 0
+        for task in account.tasks:
+            if not task.purged:
+                task.purged = True
+                del self._tasks[task.task_id]
+                removed += 1
+        return removed
+
+    def clear(self) -> None:
+        for task in self._tasks.values():
+            task.purged = True
+        self._tasks.clear()
+        self._accounts.clear()
+        self._expiry.clear()
+
+    def __iter__(self) -> Iterator[Task]:
+        return iter(list(self._tasks.values()))
+
+    def __len__(self) -> int:
+        return len(self._tasks)

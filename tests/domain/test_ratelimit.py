@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+
+from mockscope.domain.ratelimit import Limits, Operation, RateLimiter, SlidingWindowLimiter
+
+
+def test_the_third_call_inside_one_second_is_refused_until_the_first_leaves_the_window() -> None:
+    limiter = SlidingWindowLimiter(limit=2)
+    assert limiter.acquire("a", 1_000).allowed
+    assert limiter.acquire("a", 1_400).allowed
+    refused = limiter.acquire("a", 1_600)
+    assert not refused.allowed
+    assert refused.retry_after_ms == 400
+    assert not limiter.acquire("a", 1_999).allowed
+    assert limiter.acquire("a", 2_000).allowed
+    assert not limiter.acquire("a", 2_300).allowed
+    assert limiter.acquire("a", 2_400).allowed
+
+
+def test_no_window_anywhere_holds_more_than_the_limit() -> None:
+    limiter = SlidingWindowLimiter(limit=2)
+    accepted = [t for t in range(0, 5_000, 7) if limiter.acquire("a", t).allowed]
+    for i, start in enumerate(accepted):
+        in_window = [t for t in accepted[i:] if t < start + 1_000]
+        assert len(in_window) <= 2
+
+
+def test_refused_calls_do_not_count_and_keys_are_independent() -> None:
+    limiter = SlidingWindowLimiter(limit=1)
+    assert limiter.acquire("a", 0).allowed
+    for t in range(1, 1_000, 50):
+        assert not limiter.acquire("a", t).allowed
+    assert limiter.acquire("a", 1_000).allowed
+    assert limiter.acquire("b", 1).allowed
+
+
+def test_prune_forgets_idle_keys() -> None:
+    limiter = SlidingWindowLimiter(limit=2)
+    for key in range(100):
+        limiter.acquire(key, 0)
+    limiter.acquire("busy", 1_500)
+    limiter.prune(2_000)
+    assert len(limiter) == 1
+
+
+def test_limits_are_per_operation_per_account_and_per_model() -> None:
+    limiter = RateLimiter(Limits(create_per_second=1, create_per_model={"fast": 3}))
+    assert limiter.check(Operation.CREATE, "acct", 0, "wanx-v1").allowed
+    assert not limiter.check(Operation.CREATE, "acct", 1, "wanx-v1").allowed
+    assert limiter.check(Operation.CREATE, "other", 1, "wanx-v1").allowed
+    assert all(limiter.check(Operation.CREATE, "acct", 2, "fast").allowed for _ in range(3))
+    assert not limiter.check(Operation.CREATE, "acct", 2, "fast").allowed
+    assert all(limiter.check(Operation.GET, "acct", 3).allowed for _ in range(20))
+    assert not limiter.check(Operation.GET, "acct", 3).allowed
+    assert limiter.check(Operation.LIST, "acct", 3).allowed
+
+
+def test_unlimited_switches_every_rate_off() -> None:
+    limiter = RateLimiter(Limits.unlimited())
+    assert all(limiter.check(Operation.CREATE, "a", 0, "wanx-v1").allowed for _ in range(1000))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"create_per_second": 0},
+        {"get_per_second": -1},
+        {"concurrency": 0},
+        {"create_per_model": {"m": 0}},
+    ],
+)
+def test_nonsense_limits_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        Limits(**bad)  # type: ignore[arg-type]
