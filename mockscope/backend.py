@@ -91,8 +91,8 @@ class Backend:
 
     # -- operations ---------------------------------------------------------------------------
 
-    def create_task(self, caller: Caller, request: TaskRequest, request_id: str = "") -> TaskView:
-        """Queue a task; it is PENDING until its account has a free run slot."""
+    def create_task(self, caller: Caller, request: TaskRequest, request_id: str = "") -> str:
+        """Queue a task and return its id; it is PENDING until its account has a free slot."""
         if not self.model_exists(request.model):
             raise errors.ModelNotFound.for_model(request.model)
         now = self.clock.now_ms()
@@ -113,8 +113,7 @@ class Backend:
             request_id=request_id,
         )
         self.store.add(task, now)
-        # The submit answer is always PENDING, even for a task that will be done at once.
-        return TaskView(task.task_id, TaskStatus.PENDING, now, total=request.n)
+        return task.task_id
 
     def get_task(self, caller: Caller, task_id: str) -> TaskView:
         """The task as seen now; unknown, foreign and expired tasks read as UNKNOWN."""

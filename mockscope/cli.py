@@ -10,7 +10,7 @@ import sys
 import click
 
 from mockscope.domain.clock import ManualClock, SystemClock
-from mockscope.server import MockServer
+from mockscope.server import MockServer, tune_gc_for_serving
 
 log = logging.getLogger("mockscope")
 
@@ -93,6 +93,7 @@ async def _serve_until_signalled(server: MockServer) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await server.start_async()
+    tune_gc_for_serving()
     log.info("mockscope serving the DashScope API at %s", server.base_http_api_url)
     log.info("point the dashscope SDK at it: DASHSCOPE_HTTP_BASE_URL=%s", server.base_http_api_url)
     try:

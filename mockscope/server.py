@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 from collections.abc import Coroutine, Iterable
@@ -22,6 +23,21 @@ from mockscope.http.conformance import VIOLATIONS, Violation
 T = TypeVar("T")
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
+
+
+def tune_gc_for_serving() -> None:
+    """Garbage-collector settings for a process that does nothing but serve the fake.
+
+    Each stored task is a few long-lived objects, and the collector's full passes walk all of
+    them: with a hundred thousand tasks a pass stalls every request for ~100 ms. Freezing what
+    start-up created and running full passes 100 times less often keeps those stalls out of
+    request latency. Tasks are still freed by reference counting the moment they expire.
+    `mockscope serve` calls this; an in-process MockServer leaves the host process alone.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 1000)
 
 
 class MockServer:

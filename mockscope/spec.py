@@ -3,6 +3,8 @@
 Request bodies on the hot path are checked by `jsonschema_rs` (compiled Rust, ~100x faster);
 only a body that fails is walked again by `jsonschema` to say precisely what is wrong.
 Response checking (used by tests and `validate_responses=True`) follows the OpenAPI document.
+`jsonschema`, `referencing` and `yaml` are imported on first use, so that starting a server
+costs only what serving valid requests needs.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
-import yaml
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+
+if TYPE_CHECKING:
+    import jsonschema
+    from referencing import Registry
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -42,6 +44,9 @@ def load_schema(name: str) -> dict[str, Any]:
 @functools.cache
 def registry() -> Registry[Any]:
     """Every schema registered under its file name, so relative `$ref`s between files resolve."""
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     resources = [
         (
             path.name,
@@ -55,6 +60,8 @@ def registry() -> Registry[Any]:
 @functools.cache
 def validator(ref: str) -> jsonschema.Draft202012Validator:
     """A full validator for a schema reference such as `task.json` or `task.json#/$defs/x`."""
+    import jsonschema
+
     return jsonschema.Draft202012Validator({"$ref": ref}, registry=registry())
 
 
@@ -64,24 +71,24 @@ class RequestSchema:
 
     name: str
     fast: Any
-    detailed: jsonschema.Draft202012Validator
 
     def is_valid(self, instance: object) -> bool:
         return bool(self.fast.is_valid(instance))
 
     def errors(self, instance: object) -> Iterator[jsonschema.ValidationError]:
-        yield from self.detailed.iter_errors(instance)
+        yield from validator(self.name).iter_errors(instance)
 
 
 @functools.cache
 def request_schema(name: str) -> RequestSchema:
     """A self-contained request schema (no cross-file refs), compiled once per process."""
-    document = load_schema(name)
-    return RequestSchema(name, jsonschema_rs.validator_for(document), validator(name))
+    return RequestSchema(name, jsonschema_rs.validator_for(load_schema(name)))
 
 
 @functools.cache
 def openapi() -> dict[str, Any]:
+    import yaml
+
     with (schema_dir() / "openapi.yaml").open(encoding="utf-8") as handle:
         document: dict[str, Any] = yaml.safe_load(handle)
     return document
@@ -161,5 +168,7 @@ def query_validator(operation_id: str) -> tuple[jsonschema.Draft202012Validator,
                         integers.add(parameter["name"])
     if not properties:
         raise KeyError(f"no query parameters documented for {operation_id}")
+    import jsonschema
+
     schema = {"type": "object", "properties": properties}
     return jsonschema.Draft202012Validator(schema, registry=registry()), frozenset(integers)

@@ -87,17 +87,21 @@ class Account:
 
 
 class ExpiryQueue:
-    """Tasks ordered by when they may be forgotten; an entry is rechecked when it comes due."""
+    """Task ids ordered by when they may be forgotten; an entry is rechecked when it comes due.
+
+    Entries hold ids, not tasks: tuples of plain values are not tracked by the garbage
+    collector, which keeps collections short however many tasks are stored.
+    """
 
     def __init__(self) -> None:
-        self._heap: list[tuple[int, int, Task]] = []
+        self._heap: list[tuple[int, int, str]] = []
         self._order = itertools.count()
 
-    def push(self, due_ms: int, task: Task) -> None:
-        heapq.heappush(self._heap, (due_ms, next(self._order), task))
+    def push(self, due_ms: int, task_id: str) -> None:
+        heapq.heappush(self._heap, (due_ms, next(self._order), task_id))
 
-    def pop_due(self, now_ms: int) -> Iterator[Task]:
-        """Every task whose entry is due by now; the caller rechecks it (plans can move)."""
+    def pop_due(self, now_ms: int) -> Iterator[str]:
+        """Every task id whose entry is due by now; the caller rechecks it (plans can move)."""
         heap = self._heap
         while heap and heap[0][0] <= now_ms:
             yield heapq.heappop(heap)[2]

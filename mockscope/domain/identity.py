@@ -18,6 +18,9 @@ class Caller:
     api_key: str
 
 
+_KNOWN_CALLERS = 4096
+
+
 class Directory:
     """Maps keys and workspaces to accounts; by default every key is an account of its own."""
 
@@ -28,9 +31,21 @@ class Directory:
         self._accepted: frozenset[str] | None = None
         if api_keys is not None:
             self._accepted = frozenset(api_keys) | frozenset(self._by_key)
+        # Every poll repeats the same header; the answer never changes for a directory.
+        self._known: dict[tuple[str | None, str | None], Caller] = {}
 
     def authenticate(self, authorization: str | None, workspace: str | None = None) -> Caller:
         """The caller behind an `Authorization: Bearer <key>` header value."""
+        known = self._known.get((authorization, workspace))
+        if known is not None:
+            return known
+        caller = self._authenticate(authorization, workspace)
+        if len(self._known) >= _KNOWN_CALLERS:
+            self._known.clear()
+        self._known[(authorization, workspace)] = caller
+        return caller
+
+    def _authenticate(self, authorization: str | None, workspace: str | None) -> Caller:
         if not authorization or not authorization.strip():
             raise InvalidApiKey(InvalidApiKey.missing_message)
         scheme, _, key = authorization.strip().partition(" ")

@@ -30,15 +30,16 @@ class IdSource:
         # Set the version (4) and variant (10xx) bits the way uuid4 does.
         bits = (bits & ~(0xF000 << 64)) | (0x4000 << 64)
         bits = (bits & ~(0xC000 << 48)) | (0x8000 << 48)
-        return _hyphenate(f"{bits:032x}")
+        return _hyphenate(bits)
 
     def request_id(self) -> str:
-        return _hyphenate(f"{self._requests.getrandbits(128):032x}")
+        return _hyphenate(self._requests.getrandbits(128))
 
     def image_seed(self) -> int:
         """A seed for a task that did not ask for one, as the service picks one itself."""
         return self._images.randrange(0, 2_147_483_647)
 
 
-def _hyphenate(hex32: str) -> str:
-    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
+def _hyphenate(bits: int) -> str:
+    h = bits.to_bytes(16, "big").hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -11,14 +11,15 @@ import random
 from collections import OrderedDict
 from threading import Lock
 
-from PIL import Image, ImageDraw
-
 #: Painting at this size and scaling up keeps rendering cheap; the caption is drawn full size.
 _SKETCH_SIZE = 48
 
 
 def render_png(width: int, height: int, prompt: str, seed: int) -> bytes:
     """A PNG of exactly width x height whose colours and shapes follow from prompt and seed."""
+    # Pillow is imported on first use: most runs never download an image.
+    from PIL import Image, ImageDraw
+
     digest = hashlib.sha256(f"{seed}\x00{prompt}".encode()).digest()
     rng = random.Random(digest)
     sketch = Image.new("RGB", (_SKETCH_SIZE, _SKETCH_SIZE), _colour(rng))

@@ -103,27 +103,43 @@ class Limits:
         return cls(None, None, None, None, concurrency=concurrency)
 
     def per_second(self, operation: Operation, model: str = "") -> int | None:
+        if operation is Operation.GET:
+            return self.get_per_second
         if operation is Operation.CREATE:
             if model in self.create_per_model:
                 return self.create_per_model[model]
             return self.create_per_second
-        return {
-            Operation.GET: self.get_per_second,
-            Operation.LIST: self.list_per_second,
-            Operation.CANCEL: self.cancel_per_second,
-        }[operation]
+        if operation is Operation.LIST:
+            return self.list_per_second
+        return self.cancel_per_second
 
 
 class RateLimiter:
     """Applies `Limits` per account (and per model for submissions) on the injected clock."""
 
     def __init__(self, limits: Limits) -> None:
-        self.limits = limits
         self._windows: dict[tuple[Operation, str], SlidingWindowLimiter] = {}
+        self.limits = limits
+
+    @property
+    def limits(self) -> Limits:
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: Limits) -> None:
+        self._limits = limits
+        # Reads are the hottest path: their rates are looked up once per change of limits.
+        self._unlimited_reads = {
+            operation
+            for operation in (Operation.GET, Operation.LIST, Operation.CANCEL)
+            if limits.per_second(operation) is None
+        }
 
     def check(self, operation: Operation, account: str, now_ms: int, model: str = "") -> Decision:
         """Count the call if there is room; refused calls are not counted."""
-        rate = self.limits.per_second(operation, model)
+        if operation in self._unlimited_reads:
+            return ALLOWED
+        rate = self._limits.per_second(operation, model)
         if rate is None:
             return ALLOWED
         bucket = (operation, model if operation is Operation.CREATE else "")

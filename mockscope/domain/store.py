@@ -33,7 +33,7 @@ class TaskStore:
     def add(self, task: Task, now_ms: int) -> None:
         self.account(task.account).admit(task, now_ms)
         self._tasks[task.task_id] = task
-        self._expiry.push(self.expires_at(task), task)
+        self._expiry.push(self.expires_at(task), task.task_id)
 
     def get(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
@@ -47,18 +47,19 @@ class TaskStore:
 
     def rescheduled(self, task: Task) -> None:
         """A task's plan moved; make sure it is looked at again when it may be forgotten."""
-        self._expiry.push(self.expires_at(task), task)
+        self._expiry.push(self.expires_at(task), task.task_id)
 
     def purge(self, now_ms: int) -> int:
         """Forget every task that has expired by now; returns how many went."""
         purged = 0
-        for task in self._expiry.pop_due(now_ms):
-            if task.purged:
+        for task_id in self._expiry.pop_due(now_ms):
+            task = self._tasks.get(task_id)
+            if task is None:
                 continue
             due = self.expires_at(task)
             if due > now_ms:
-                # Its plan moved later since the entry was made (e.g. the queue grew).
-                self._expiry.push(due, task)
+                # Its plan moved later since the entry was made.
+                self._expiry.push(due, task_id)
                 continue
             self._forget(task)
             purged += 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mockscope.domain.errors import UNSUPPORTED_SIZE_MESSAGE, InvalidParameter
 from mockscope.domain.lifecycle import Plan, TaskStatus
@@ -14,7 +14,7 @@ PROMPT_LIMIT = 800
 NEGATIVE_PROMPT_LIMIT = 500
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaskRequest:
     """What the caller asked for, with the documented defaults filled in."""
 
@@ -33,10 +33,10 @@ class TaskRequest:
         # Over-long prompts are truncated by the service, and cutting them here also bounds
         # what each stored task costs in memory.
         if len(self.prompt) > PROMPT_LIMIT:
-            object.__setattr__(self, "prompt", self.prompt[:PROMPT_LIMIT])
+            self.prompt = self.prompt[:PROMPT_LIMIT]
         negative = self.negative_prompt
         if negative is not None and len(negative) > NEGATIVE_PROMPT_LIMIT:
-            object.__setattr__(self, "negative_prompt", negative[:NEGATIVE_PROMPT_LIMIT])
+            self.negative_prompt = negative[:NEGATIVE_PROMPT_LIMIT]
 
     @property
     def dimensions(self) -> tuple[int, int] | None:
@@ -64,15 +64,20 @@ class Outcome:
 
     @classmethod
     def for_request(cls, request: TaskRequest) -> Outcome:
-        if request.dimensions is None:
-            return cls(task_failure=Failure(InvalidParameter.code, UNSUPPORTED_SIZE_MESSAGE))
-        return cls()
+        if request.size not in SUPPORTED_SIZES:
+            return _UNSUPPORTED_SIZE
+        return SUCCESS
 
     def item_failure(self, index: int) -> Failure | None:
         for failed_index, failure in self.failed_items:
             if failed_index == index:
                 return failure
         return None
+
+
+#: Shared, so a stored task that simply succeeds costs no outcome object of its own.
+SUCCESS = Outcome()
+_UNSUPPORTED_SIZE = Outcome(task_failure=Failure(InvalidParameter.code, UNSUPPORTED_SIZE_MESSAGE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +88,7 @@ class ResultItem:
     failure: Failure | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaskView:
     """A task as a reader sees it at one moment; absent times are None."""
 
@@ -112,7 +117,7 @@ class Task:
     request: TaskRequest
     seed: int
     plan: Plan
-    outcome: Outcome = field(default_factory=Outcome)
+    outcome: Outcome = SUCCESS
     #: The key that submitted it and the id of the submitting request, for listings.
     api_key: str = ""
     request_id: str = ""

@@ -2,10 +2,15 @@
 
 Domain errors carry a code; the HTTP status comes from this table. Router errors (404, 405,
 413) get an envelope too, and anything unexpected becomes a 500 envelope, never a traceback.
+
+Handlers are wrapped one by one rather than through an aiohttp middleware: an application
+with any middleware pays two extra coroutine layers on every request, and the fake's hot
+routes are meant to stay close to bare aiohttp.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -54,19 +59,38 @@ def dashscope_error_response(request: web.Request, error: errors.DashScopeError)
     return response
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except errors.DashScopeError as error:
-        return dashscope_error_response(request, error)
-    except web.HTTPException as http_error:
-        if http_error.status < 400:
-            raise
-        return _router_error(request, http_error)
-    except Exception:
-        log.exception("unexpected error answering %s %s", request.method, request.path)
-        return dashscope_error_response(request, errors.InternalError())
+def enveloped(handler: Handler) -> Handler:
+    """The handler, with every error it raises answered as a DashScope envelope."""
+
+    @functools.wraps(handler)
+    async def answer(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except errors.DashScopeError as error:
+            return dashscope_error_response(request, error)
+        except web.HTTPException as http_error:
+            if http_error.status < 400:
+                raise
+            return _router_error(request, http_error)
+        except Exception:
+            log.exception("unexpected error answering %s %s", request.method, request.path)
+            return dashscope_error_response(request, errors.InternalError())
+
+    return answer
+
+
+async def unrouted(request: web.Request) -> web.StreamResponse:
+    """The last route: 405 where the path exists with other methods, else 404."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.name is None:
+            continue
+        match, methods = await resource.resolve(request)
+        if match is None:
+            allowed |= methods
+    if allowed:
+        return dashscope_error_response(request, errors.MethodNotAllowed())
+    return dashscope_error_response(request, errors.NotFound())
 
 
 def _router_error(request: web.Request, http_error: web.HTTPException) -> web.Response:

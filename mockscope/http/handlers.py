@@ -36,14 +36,14 @@ async def create_task(request: web.Request) -> web.Response:
         raise errors.AccessDenied(errors.AccessDenied.synchronous_message)
     task_request = parse_create_request(await request.read(), backend.model_exists)
     request_id = backend.new_request_id()
-    view = backend.create_task(caller, task_request, request_id)
-    return json_response(create_body(view, request_id))
+    task_id = backend.create_task(caller, task_request, request_id)
+    return json_response(create_body(task_id, request_id))
 
 
 async def get_task(request: web.Request) -> web.Response:
     backend = request.app[BACKEND]
     view = backend.get_task(_caller(request), request.match_info["task_id"])
-    return json_response(task_body(view, backend.new_request_id(), base_url(request)))
+    return json_response(task_body(view, backend.new_request_id(), lambda: base_url(request)))
 
 
 async def cancel_task(request: web.Request) -> web.Response:

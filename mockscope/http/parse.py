@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from jsonschema import ValidationError
-from jsonschema.exceptions import best_match
 
 from mockscope import spec
 from mockscope.domain import errors
 from mockscope.domain.lifecycle import TaskStatus
 from mockscope.domain.listing import ListQuery
 from mockscope.domain.tasks import TaskRequest
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 CREATE_REQUEST_SCHEMA = "task-create-request.json"
 BEIJING = timezone(timedelta(hours=8))
@@ -72,6 +73,8 @@ def _error_for(
         return errors.EmptyInput()
     if isinstance(model, str) and not model_exists(model):
         return errors.ModelNotFound.for_model(model)
+    from jsonschema.exceptions import best_match
+
     worst = best_match(violations)
     if worst is None:
         return errors.InvalidParameter()

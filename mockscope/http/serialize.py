@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -16,10 +17,21 @@ from mockscope.domain.tasks import TaskView
 _BEIJING_OFFSET_S = 8 * 3600
 
 
+_STAMPS: dict[int, str] = {}
+_STAMPS_KEPT = 4096
+
+
 def format_time(epoch_ms: int) -> str:
     """`YYYY-MM-DD HH:MM:SS.mmm` in Beijing time, as task responses carry their times."""
     seconds, millis = divmod(epoch_ms, 1000)
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds + _BEIJING_OFFSET_S))
+    # Polls read the same few times over and over; strftime is the costly part, so the
+    # whole-second stamps are cached (bounded: cleared when full).
+    stamp = _STAMPS.get(seconds)
+    if stamp is None:
+        if len(_STAMPS) >= _STAMPS_KEPT:
+            _STAMPS.clear()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds + _BEIJING_OFFSET_S))
+        _STAMPS[seconds] = stamp
     return f"{stamp}.{millis:03d}"
 
 
@@ -35,21 +47,20 @@ def json_response(
     )
 
 
-def create_body(view: TaskView, request_id: str) -> dict[str, Any]:
-    # The submit endpoint writes `output` before `request_id`.
-    return {
-        "output": {"task_status": view.status.value, "task_id": view.task_id},
-        "request_id": request_id,
-    }
+def create_body(task_id: str, request_id: str) -> dict[str, Any]:
+    # The submit endpoint writes `output` before `request_id`; its status is always PENDING.
+    return {"output": {"task_status": "PENDING", "task_id": task_id}, "request_id": request_id}
 
 
 def result_url(base_url: str, task_id: str, index: int) -> str:
     return f"{base_url}/results/{task_id}/{index}.png"
 
 
-def task_body(view: TaskView, request_id: str, base_url: str) -> dict[str, Any]:
+def task_body(view: TaskView, request_id: str, base_url: Callable[[], str]) -> dict[str, Any]:
+    """The task body; `base_url` is only asked for when there are result URLs to write."""
     # The task endpoints write `request_id` first.
-    output: dict[str, Any] = {"task_id": view.task_id, "task_status": view.status.value}
+    # TaskStatus is a str enum: orjson writes it as its value, no `.value` lookup needed.
+    output: dict[str, Any] = {"task_id": view.task_id, "task_status": view.status}
     body: dict[str, Any] = {"request_id": request_id, "output": output}
     if view.status is TaskStatus.UNKNOWN:
         return body
@@ -63,8 +74,9 @@ def task_body(view: TaskView, request_id: str, base_url: str) -> dict[str, Any]:
         output["code"] = view.failure.code
         output["message"] = view.failure.message
     if view.results:
+        base = base_url()
         output["results"] = [
-            {"url": result_url(base_url, view.task_id, item.index)}
+            {"url": result_url(base, view.task_id, item.index)}
             if item.failure is None
             else {"code": item.failure.code, "message": item.failure.message}
             for item in view.results

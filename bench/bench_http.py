@@ -1,0 +1,335 @@
+"""Benchmark mockscope's fake against a bare aiohttp app serving the same JSON, in one run.
+
+    .venv/bin/python bench/bench_http.py [--duration 10] [--connections 32] [--repeat 3] [--quick]
+
+Measures in-process start-up time to the first response, then GET-task and POST-create
+throughput and p99 latency with each server in its own child process under wrk, and prints
+both side by side with the ratio fake/baseline and the spec's targets. Exits 1 on any MISS,
+2 if a load run saw errors. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import select
+import statistics
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from _apps import (
+    AUTH_HEADERS,
+    CREATE_BODY,
+    CREATE_HEADERS,
+    CREATE_PATH,
+    HOST,
+    KINDS,
+    Kind,
+    task_path,
+)
+from _load import LoadResult, Target, run_aiohttp_load, run_wrk, wrk_path
+from _startup import time_restarts
+
+HERE = Path(__file__).resolve().parent
+WARM_UP_S = 2.0
+RESTARTS = 50
+READY_TIMEOUT_S = 30.0
+
+Operation = Literal["GET", "POST"]
+LoadRunner = Callable[[Target, float, int], LoadResult]
+
+
+@dataclass(frozen=True)
+class Settings:
+    duration_s: float
+    connections: int
+    repeat: int
+    first_starts: int
+    loadgen: Literal["wrk", "aiohttp"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the report; `target` is the least (or most) ratio fake/baseline allowed."""
+
+    metric: str
+    baseline: float | None
+    fake: float
+    target: tuple[Literal["<=", ">="], float] | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        return None if not self.baseline else self.fake / self.baseline
+
+    @property
+    def verdict(self) -> str:
+        if self.target is None or self.ratio is None:
+            return ""
+        op, bound = self.target
+        met = self.ratio <= bound if op == "<=" else self.ratio >= bound
+        return "PASS" if met else "MISS"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+def p90(values: list[float]) -> float:
+    return statistics.quantiles(values, n=10)[8]
+
+
+# -- start-up ----------------------------------------------------------------------------------
+
+
+def first_start(kind: Kind) -> dict[str, float]:
+    """The first start in a fresh interpreter, so each kind pays its own one-time costs."""
+    command = [sys.executable, str(HERE / "_startup.py"), "--kind", kind]
+    completed = subprocess.run(command, capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(completed.stdout)
+    return result
+
+
+def first_start_rows(samples: int) -> list[Row]:
+    runs: dict[Kind, list[dict[str, float]]] = {kind: [] for kind in KINDS}
+    for _ in range(samples):
+        for kind in KINDS:
+            runs[kind].append(first_start(kind))
+
+    def median(kind: Kind, key: str) -> float:
+        return ms(statistics.median(run[key] for run in runs[kind]))
+
+    note = f"fresh process, median of {samples}"
+    return [
+        Row("import mockscope after aiohttp [ms]", None, median("fake", "import_s")),
+        Row(
+            f"first start -> 1st GET [ms] ({note})",
+            median("baseline", "start_s"),
+            median("fake", "start_s"),
+            ("<=", 1.5),
+        ),
+        Row(
+            "  then its 1st POST [ms]",
+            median("baseline", "first_post_s"),
+            median("fake", "first_post_s"),
+        ),
+    ]
+
+
+def restart_rows() -> list[Row]:
+    samples = asyncio.run(time_restarts(RESTARTS))
+    base, fake = samples["baseline"], samples["fake"]
+    return [
+        Row(
+            f"start -> 1st GET [ms], median of {RESTARTS}",
+            ms(statistics.median(base)),
+            ms(statistics.median(fake)),
+            ("<=", 1.5),
+        ),
+        Row(f"start -> 1st GET [ms], p90 of {RESTARTS}", ms(p90(base)), ms(p90(fake))),
+    ]
+
+
+# -- throughput ---------------------------------------------------------------------------------
+
+
+def _await_ready(process: subprocess.Popen[str]) -> int:
+    """The port from the child's `READY <port>` line; fails fast if the child dies instead."""
+    assert process.stdout is not None
+    readable, _, _ = select.select([process.stdout], [], [], READY_TIMEOUT_S)
+    if not readable:
+        raise RuntimeError(f"server child printed nothing within {READY_TIMEOUT_S:g} s")
+    line = process.stdout.readline()
+    if not line.startswith("READY "):
+        raise RuntimeError(f"server child said {line!r} (exit code {process.poll()})")
+    return int(line.split()[1])
+
+
+@contextmanager
+def server_child(kind: Kind) -> Iterator[str]:
+    """A fresh server process per run, so no run inherits the tasks a previous one stored."""
+    command = [sys.executable, str(HERE / "_serve.py"), "--kind", kind, "--port", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        yield f"http://{HOST}:{_await_ready(process)}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def create_task(base_url: str) -> str:
+    request = urllib.request.Request(
+        base_url + CREATE_PATH, data=CREATE_BODY, headers=CREATE_HEADERS, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        task_id: str = json.load(response)["output"]["task_id"]
+    return task_id
+
+
+def target_for(operation: Operation, base_url: str) -> Target:
+    if operation == "POST":
+        return Target("POST", base_url + CREATE_PATH, CREATE_HEADERS, CREATE_BODY)
+    # A task that exists and, under the fake's manual clock, stays PENDING for the whole run.
+    return Target("GET", base_url + task_path(create_task(base_url)), AUTH_HEADERS)
+
+
+def measure(kind: Kind, operation: Operation, settings: Settings, run: LoadRunner) -> LoadResult:
+    with server_child(kind) as base_url:
+        target = target_for(operation, base_url)
+        run(target, WARM_UP_S, settings.connections)  # warm caches and the allocator; discarded
+        result = run(target, settings.duration_s, settings.connections)
+    errors = f", {result.errors} ERRORS" if result.errors else ""
+    log(
+        f"  {operation:4} {kind:8} {result.requests_per_s:9.0f} req/s"
+        f"  p99 {result.p99_ms:6.2f} ms{errors}"
+    )
+    return result
+
+
+Results = dict[tuple[Operation, Kind], list[LoadResult]]
+
+# Each operation, its label and the least throughput ratio fake/baseline the spec allows.
+OPERATIONS: tuple[tuple[Operation, str, float], ...] = (
+    ("GET", "GET task", 0.8),
+    ("POST", "POST create", 0.5),
+)
+
+
+def run_load(settings: Settings) -> Results:
+    run: LoadRunner = run_wrk if settings.loadgen == "wrk" else run_aiohttp_load
+    results: Results = {}
+    # Alternate baseline and fake, repeating the whole sequence, so drift hits both alike.
+    for round_no in range(1, settings.repeat + 1):
+        log(f"round {round_no}/{settings.repeat}")
+        for operation, _, _ in OPERATIONS:
+            for kind in KINDS:
+                result = measure(kind, operation, settings, run)
+                results.setdefault((operation, kind), []).append(result)
+    return results
+
+
+def throughput_rows(results: Results) -> list[Row]:
+    def median(operation: Operation, kind: Kind, figure: Callable[[LoadResult], float]) -> float:
+        return statistics.median(figure(result) for result in results[(operation, kind)])
+
+    def rate(result: LoadResult) -> float:
+        return result.requests_per_s
+
+    def p99(result: LoadResult) -> float:
+        return result.p99_ms
+
+    rows: list[Row] = []
+    for operation, label, bound in OPERATIONS:
+        rows += [
+            Row(
+                f"{label} throughput [req/s]",
+                median(operation, "baseline", rate),
+                median(operation, "fake", rate),
+                (">=", bound),
+            ),
+            Row(
+                f"{label} p99 latency [ms]",
+                median(operation, "baseline", p99),
+                median(operation, "fake", p99),
+            ),
+        ]
+    return rows
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def _cell(value: float | None, width: int) -> str:
+    if value is None:
+        return "-".rjust(width)
+    return f"{value:{width}.{1 if value >= 100 else 2}f}"
+
+
+def format_table(rows: list[Row]) -> str:
+    name_width = max(len(row.metric) for row in rows)
+    header = f"{'metric':{name_width}} | {'baseline':>9} | {'fake':>9} | {'ratio':>7} | target"
+    lines = [header, "-" * (len(header) + 12)]
+    for row in rows:
+        # Three decimals, so that a MISS by a hair (0.498 vs 0.5) does not print as "0.50x".
+        ratio = "-".rjust(7) if row.ratio is None else f"{row.ratio:6.3f}x"
+        target = "" if row.target is None else f"{row.target[0]} {row.target[1]}x"
+        lines.append(
+            f"{row.metric:{name_width}} | {_cell(row.baseline, 9)} | {_cell(row.fake, 9)} | "
+            f"{ratio} | {target:7} {row.verdict}".rstrip()
+        )
+    return "\n".join(lines)
+
+
+def parse_settings(argv: list[str] | None = None) -> Settings:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; median kept")
+    parser.add_argument("--quick", action="store_true", help="smoke run: --duration 3 --repeat 1")
+    parser.add_argument(
+        "--loadgen",
+        choices=("auto", "wrk", "aiohttp"),
+        default="auto",
+        help="auto uses wrk when installed, else the (weaker) aiohttp client",
+    )
+    args = parser.parse_args(argv)
+    duration, repeat = (3.0, 1) if args.quick else (args.duration, args.repeat)
+    loadgen = args.loadgen
+    if loadgen == "auto":
+        loadgen = "wrk" if wrk_path() is not None else "aiohttp"
+    if loadgen == "wrk" and wrk_path() is None:
+        parser.error("wrk is not installed (apt-get install -y wrk)")
+    first_starts = 3 if args.quick else 5
+    return Settings(duration, args.connections, repeat, first_starts, loadgen)
+
+
+def describe_load(settings: Settings) -> str:
+    if settings.loadgen == "wrk":
+        how = f"wrk -t1 -c{settings.connections} -d{settings.duration_s:g}s --latency"
+    else:
+        how = (
+            f"FALLBACK aiohttp client, 2 processes, {settings.connections} connections, "
+            f"{settings.duration_s:g} s (wrk not used: figures are client-bound, not comparable)"
+        )
+    return f"load: {how}; {WARM_UP_S:g} s warm-up per run; median of {settings.repeat} run(s)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = parse_settings(argv)
+    if settings.loadgen == "aiohttp" and wrk_path() is None:
+        log("wrk not found (apt-get install -y wrk): falling back to the aiohttp load generator")
+    log(f"first starts: {settings.first_starts} fresh processes per server")
+    rows = first_start_rows(settings.first_starts)
+    log(f"restarts: {RESTARTS} per server in one event loop")
+    rows += restart_rows()
+    log(describe_load(settings))
+    results = run_load(settings)
+    rows += throughput_rows(results)
+    errors = sum(result.errors for runs in results.values() for result in runs)
+    print()
+    print(format_table(rows))
+    print()
+    print(describe_load(settings))
+    if errors:
+        # A server answering errors does less work per request: its figures mean nothing.
+        print(f"INVALID: {errors} non-2xx answers or socket errors during load runs")
+        return 2
+    return 1 if any(row.verdict == "MISS" for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
