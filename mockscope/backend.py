@@ -139,7 +139,7 @@ class Backend:
         now = self.clock.now_ms()
         self._throttle(Operation.LIST, caller, now)
         account = self.store.account_or_none(caller.account)
-        tasks = account.tasks if account is not None else []
+        tasks = account.tasks if account is not None else ()
         return list_tasks(tasks, query, now, lambda task: not self.store.is_expired(task, now))
 
     def result_image(self, task_id: str, index: int) -> ImageSpec:

@@ -33,8 +33,10 @@ class Account:
 
     def __init__(self, name: str, concurrency: int) -> None:
         self.name = name
-        #: Every kept task, oldest first (listing walks it; purged ones are compacted away).
-        self.tasks: list[Task] = []
+        #: Every kept task, oldest first. Tasks mostly expire oldest first, so purged ones are
+        #: dropped from the front at once; the few stuck behind a longer-lived one are swept
+        #: once half the index is dead.
+        self.tasks: deque[Task] = deque()
         self.dead = 0
         #: Tasks that were running or waiting when last looked at, oldest first.
         self._queue: deque[Task] = deque()
@@ -79,10 +81,15 @@ class Account:
         self._slots = slots
         return redrawn
 
-    def compact(self) -> None:
-        """Drop purged tasks from the index once at least half of it is dead."""
-        if self.dead * 2 >= len(self.tasks):
-            self.tasks = [task for task in self.tasks if not task.purged]
+    def forget(self) -> None:
+        """Note that one of this account's tasks was purged, and let go of what is dead."""
+        self.dead += 1
+        tasks = self.tasks
+        while tasks and tasks[0].purged:
+            tasks.popleft()
+            self.dead -= 1
+        if self.dead * 2 >= len(tasks):
+            self.tasks = deque(task for task in tasks if not task.purged)
             self.dead = 0
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import bisect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mockscope.domain.errors import InvalidParameter
@@ -66,22 +65,19 @@ def window(query: ListQuery, now_ms: int) -> tuple[int, int]:
 
 
 def list_tasks(
-    tasks: list[Task], query: ListQuery, now_ms: int, is_kept: Callable[[Task], bool]
+    tasks: Sequence[Task], query: ListQuery, now_ms: int, is_kept: Callable[[Task], bool]
 ) -> TaskPage:
-    """One page of an account's matching tasks (oldest-first list given), newest first.
+    """One page of an account's matching tasks (given oldest first), newest first.
 
     With a `task_id` and no explicit times, the window does not apply: the caller asks for one
     task it knows of, which may have been submitted just over 24 hours ago and still be kept.
     """
     if query.task_id is not None and query.start_ms is None and query.end_ms is None:
-        candidates = [task for task in tasks if task.task_id == query.task_id]
+        candidates: Iterable[Task] = [task for task in tasks if task.task_id == query.task_id]
     else:
-        start, end = window(query, now_ms)
-        lo = bisect.bisect_left(tasks, start, key=_submitted)
-        hi = bisect.bisect_right(tasks, end, key=_submitted)
-        candidates = tasks[lo:hi]
+        candidates = _submitted_within(tasks, *window(query, now_ms))
     matches = []
-    for task in reversed(candidates):
+    for task in candidates:
         if task.purged or not is_kept(task):
             continue
         if query.task_id is not None and task.task_id != query.task_id:
@@ -101,5 +97,11 @@ def list_tasks(
     return TaskPage(len(matches), query.page_no, query.page_size, page)
 
 
-def _submitted(task: Task) -> int:
-    return task.plan.submit_ms
+def _submitted_within(tasks: Sequence[Task], start_ms: int, end_ms: int) -> Iterator[Task]:
+    """Newest first, the tasks submitted in [start_ms, end_ms] (submit times never decrease)."""
+    for task in reversed(tasks):
+        submitted = task.plan.submit_ms
+        if submitted < start_ms:
+            return
+        if submitted <= end_ms:
+            yield task

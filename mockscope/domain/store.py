@@ -71,8 +71,7 @@ class TaskStore:
         account = self._accounts.get(task.account)
         if account is None:
             return
-        account.dead += 1
-        account.compact()
+        account.forget()
         if not account.tasks:
             del self._accounts[task.account]
 
