@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import httpx
 
 from mockscope import MockServer
+from mockscope.http.conformance import check_response
 
 API_KEY = "sk-test"
 CREATE_PATH = "/api/v1/services/aigc/text2image/image-synthesis"
@@ -48,3 +53,18 @@ def beijing(epoch_ms: int) -> str:
     from mockscope.http.serialize import format_time
 
     return format_time(epoch_ms)
+
+
+@contextmanager
+def validated_server(**options: Any) -> Iterator[MockServer]:
+    """A running MockServer whose every response is checked against schemas/ at the end."""
+    with MockServer(validate_responses=True, **options) as server:
+        yield server
+        assert_schema_conformance(server)
+
+
+def assert_conforms(operation_id: str, response: httpx.Response) -> None:
+    """The client-side twin of the server's check, for servers in other processes."""
+    media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    problem = check_response(operation_id, response.status_code, media_type, response.content)
+    assert problem is None, problem

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from mockscope.cli import main
-from tests.support import CREATE_PATH, SUBMIT_HEADERS
+from tests.support import CREATE_PATH, SUBMIT_HEADERS, assert_conforms
 
 SERVING = re.compile(r"serving the DashScope API at (http://\S+)/api/v1")
 BODY = {"model": "wanx-v1", "input": {"prompt": "a cat"}, "parameters": {"n": 1}}
@@ -51,8 +51,10 @@ def test_serve_answers_logs_each_request_and_stops_cleanly(signum: signal.Signal
     with serve("--time-scale", "0", "--seed", "1") as (process, url):
         created = httpx.post(url + CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS)
         assert created.status_code == 200
-        clock = httpx.get(url + "/_mockscope/clock").json()
-        assert clock["mode"] == "manual"
+        assert_conforms("create_task", created)
+        clock = httpx.get(url + "/_mockscope/clock")
+        assert_conforms("get_clock", clock)
+        assert clock.json()["mode"] == "manual"
         log = _stop(process, signum)
     assert process.returncode == 0
     assert '"POST /api/v1/services/aigc/text2image/image-synthesis HTTP/1.1" 200' in log
@@ -70,14 +72,17 @@ def test_serve_accepts_only_the_configured_keys() -> None:
         log = _stop(process, signal.SIGTERM)
     assert good.status_code == 200
     assert (bad.status_code, bad.json()["code"]) == (401, "InvalidApiKey")
+    assert_conforms("create_task", good)
+    assert_conforms("create_task", bad)
     assert "HTTP/1.1" not in log, "--quiet drops the per-request lines"
 
 
 def test_serve_runs_a_scaled_system_clock() -> None:
     with serve("--time-scale", "60", "--quiet") as (process, url):
-        clock = httpx.get(url + "/_mockscope/clock").json()
+        clock = httpx.get(url + "/_mockscope/clock")
         _stop(process, signal.SIGTERM)
-    assert (clock["mode"], clock["time_scale"]) == ("system", 60.0)
+    assert_conforms("get_clock", clock)
+    assert (clock.json()["mode"], clock.json()["time_scale"]) == ("system", 60.0)
 
 
 def test_a_busy_port_is_a_clear_error_not_a_traceback() -> None:

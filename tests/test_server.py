@@ -10,7 +10,13 @@ import httpx
 import pytest
 
 from mockscope import ManualClock, MockServer, Timing
-from tests.support import CREATE_PATH, READ_HEADERS, SUBMIT_HEADERS, assert_schema_conformance
+from tests.support import (
+    CREATE_PATH,
+    READ_HEADERS,
+    SUBMIT_HEADERS,
+    assert_schema_conformance,
+    validated_server,
+)
 
 BODY = {"model": "wanx-v1", "input": {"prompt": "a cat"}, "parameters": {"n": 1}}
 
@@ -29,7 +35,10 @@ def test_a_thread_server_listens_on_a_free_port_and_stops() -> None:
 
 
 def test_two_servers_are_independent() -> None:
-    with MockServer(clock=ManualClock()) as one, MockServer(clock=ManualClock()) as two:
+    with (
+        validated_server(clock=ManualClock()) as one,
+        validated_server(clock=ManualClock()) as two,
+    ):
         assert one.port != two.port
         httpx.post(one.url + CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS)
         assert len(list(one.backend.tasks())) == 1
@@ -38,7 +47,7 @@ def test_two_servers_are_independent() -> None:
 
 def test_reset_from_the_test_thread_forgets_everything() -> None:
     clock = ManualClock()
-    with MockServer(clock=clock, seed=3) as server:
+    with validated_server(clock=clock, seed=3) as server:
         first = httpx.post(server.url + CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS).json()
         clock.advance(10)
         server.reset()
@@ -50,21 +59,22 @@ def test_reset_from_the_test_thread_forgets_everything() -> None:
 
 def test_a_server_inside_a_running_loop() -> None:
     async def scenario() -> dict[str, object]:
-        server = MockServer(clock=ManualClock(), timing=Timing.instant())
+        server = MockServer(clock=ManualClock(), timing=Timing.instant(), validate_responses=True)
         async with server, aiohttp.ClientSession(server.url) as session:
             async with session.post(CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS) as sent:
                 task_id = (await sent.json())["output"]["task_id"]
             server.reset()
             async with session.get(f"/api/v1/tasks/{task_id}", headers=READ_HEADERS) as got:
                 body: dict[str, object] = await got.json()
-                return body
+        assert_schema_conformance(server)
+        return body
 
     body = asyncio.run(scenario())
     assert body["output"] == {"task_id": body["output"]["task_id"], "task_status": "UNKNOWN"}  # type: ignore[index]
 
 
 def test_instant_timing_finishes_tasks_at_their_first_read() -> None:
-    with MockServer(clock=ManualClock(), timing=Timing.instant()) as server:
+    with validated_server(clock=ManualClock(), timing=Timing.instant()) as server:
         sent = httpx.post(server.url + CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS).json()
         task_id = sent["output"]["task_id"]
         got = httpx.get(f"{server.url}/api/v1/tasks/{task_id}", headers=READ_HEADERS).json()

@@ -35,7 +35,7 @@ CHECKED = web.AppKey("responses_checked", list[int])
 @web.middleware
 async def conformance_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
-    problem = check_response(_operation_id(request), response)
+    problem = _check_aiohttp_response(_operation_id(request), response)
     request.app[CHECKED][0] += 1
     if problem is not None:
         violation = Violation(request.method, request.path, response.status, problem)
@@ -54,23 +54,31 @@ def _operation_id(request: web.Request) -> str | None:
     return name.removesuffix("_slash") if name else None
 
 
-def check_response(operation_id: str | None, response: web.StreamResponse) -> str | None:
-    """A description of what is wrong with the response, or None when it conforms."""
+def _check_aiohttp_response(operation_id: str | None, response: web.StreamResponse) -> str | None:
     if not isinstance(response, web.Response):
         return "streamed responses are not part of the API"
-    content_type = response.content_type
     body = response.body
     if not isinstance(body, bytes):
         return "response body is not bytes"
+    return check_response(operation_id, response.status, response.content_type, body)
+
+
+def check_response(
+    operation_id: str | None, status: int, content_type: str, body: bytes
+) -> str | None:
+    """What is wrong with a response to `operation_id` (None: no route), or None if it conforms.
+
+    `content_type` is the media type without parameters. Usable on either side of the wire.
+    """
     if operation_id is None:
-        if response.status < 400:
-            return f"unrouted request answered {response.status}"
+        if status < 400:
+            return f"unrouted request answered {status}"
         return _check_json(ERROR_SCHEMA, content_type, body)
-    expected = spec.response_spec(operation_id, response.status)
+    expected = spec.response_spec(operation_id, status)
     if expected is None:
-        return f"{operation_id} does not document status {response.status}"
+        return f"{operation_id} does not document status {status}"
     if content_type not in expected.media_types:
-        return f"{operation_id} {response.status}: content type {content_type!r} not documented"
+        return f"{operation_id} {status}: content type {content_type!r} not documented"
     if expected.json_ref is not None and content_type == "application/json":
         return _check_json(expected.json_ref, content_type, body)
     return None

@@ -15,6 +15,7 @@ from tests.support import (
     headers_for,
     read_task,
     submit,
+    validated_server,
 )
 
 QUEUE_MS, RUN_MS_N1 = 14, 25_500 + 1_300
@@ -140,8 +141,10 @@ def test_a_key_cannot_act_in_another_accounts_workspace() -> None:
 
 
 def test_limits_can_be_switched_off_per_server() -> None:
-    server = MockServer(clock=ManualClock(), limits=Limits.unlimited())
-    with server, httpx.Client(base_url=server.url) as api:
+    with (
+        validated_server(clock=ManualClock(), limits=Limits.unlimited()) as server,
+        httpx.Client(base_url=server.url) as api,
+    ):
         statuses = {
             api.post(CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS).status_code for _ in range(30)
         }

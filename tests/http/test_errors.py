@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mockscope import ManualClock, MockServer
-from tests.support import READ_HEADERS
+from mockscope import ManualClock
+from tests.support import READ_HEADERS, validated_server
 
 
 @pytest.mark.parametrize("path", ["/", "/api/v2/tasks/x", "/api/v1/tasks/a/b/c", "/_mockscope/x"])
@@ -37,7 +37,7 @@ def test_a_known_path_with_the_wrong_method_gets_405(
 def test_an_unexpected_failure_is_a_500_envelope_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with MockServer(clock=ManualClock()) as server:
+    with validated_server(clock=ManualClock()) as server:
 
         def broken(*_: object) -> None:
             raise RuntimeError("a bug in the fake")
