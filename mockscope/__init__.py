@@ -3,9 +3,12 @@
 from mockscope.backend import Backend, BackendConfig
 from mockscope.domain.accounts import AccountSpec
 from mockscope.domain.clock import Clock, ManualClock, SystemClock
+from mockscope.domain.journal import Entry, Journal
 from mockscope.domain.lifecycle import TaskStatus, Timing
+from mockscope.domain.operations import Operation
 from mockscope.domain.ratelimit import Limits
 from mockscope.http.conformance import Violation
+from mockscope.scenario import ScenarioError
 from mockscope.server import MockServer
 
 __all__ = [
@@ -13,9 +16,13 @@ __all__ = [
     "Backend",
     "BackendConfig",
     "Clock",
+    "Entry",
+    "Journal",
     "Limits",
     "ManualClock",
     "MockServer",
+    "Operation",
+    "ScenarioError",
     "SystemClock",
     "TaskStatus",
     "Timing",

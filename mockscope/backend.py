@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -12,13 +12,19 @@ from mockscope.domain.clock import Clock, ManualClock
 from mockscope.domain.identity import Caller, Directory
 from mockscope.domain.ids import IdSource
 from mockscope.domain.images import ImageCache
+from mockscope.domain.journal import Journal
 from mockscope.domain.lifecycle import TaskStatus, Timing
 from mockscope.domain.listing import ListQuery, TaskPage, list_tasks
-from mockscope.domain.ratelimit import Limits, Operation, RateLimiter
+from mockscope.domain.operations import Operation
+from mockscope.domain.ratelimit import Limits, RateLimiter
 from mockscope.domain.store import TaskStore
-from mockscope.domain.tasks import Outcome, Task, TaskRequest, TaskView
+from mockscope.domain.tasks import Task, TaskRequest, TaskView
+from mockscope.scenario import Outcome as ScenarioOutcome
+from mockscope.scenario import Rule, Scenario, rules_from_document
+from mockscope.shaping import shape_task
 
 DAY_MS = 24 * 60 * 60 * 1000
+_FINISHED = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
 #: Idle rate-limit windows are swept after this many submissions.
 _PRUNE_EVERY = 4096
 
@@ -37,8 +43,12 @@ class BackendConfig:
     limits: Limits = field(default_factory=Limits)
     #: How long a finished task stays readable (the live service keeps it 24 hours).
     retention_ms: int = DAY_MS
-    #: Seeds task ids and unseeded image seeds; None for fresh randomness every run.
+    #: Seeds task ids, unseeded image seeds and scenario draws; None for fresh randomness.
     seed: int | None = None
+    #: How many requests the journal keeps (the oldest are dropped).
+    journal_size: int = 10_000
+    #: The scenario in force at start and after every full reset (schemas/scenario.json form).
+    scenario: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.api_keys is not None and not all(self.api_keys):
@@ -75,6 +85,8 @@ class Backend:
         self.directory = Directory(config.api_keys, config.accounts)
         self.limiter = RateLimiter(config.limits)
         self.store = TaskStore(config.retention_ms, config.limits.concurrency)
+        self.journal = Journal(config.journal_size)
+        self.scenario = self._initial_scenario()
         self._images = ImageCache()
         self._submissions = 0
 
@@ -91,26 +103,36 @@ class Backend:
 
     # -- operations ---------------------------------------------------------------------------
 
-    def create_task(self, caller: Caller, request: TaskRequest, request_id: str = "") -> str:
-        """Queue a task and return its id; it is PENDING until its account has a free slot."""
+    def create_task(
+        self,
+        caller: Caller,
+        request: TaskRequest,
+        request_id: str = "",
+        declared: ScenarioOutcome | None = None,
+    ) -> str:
+        """Queue a task and return its id; it is PENDING until its account has a free slot.
+
+        `declared` is a scenario's task outcome (failed, partial, suspended, ...), if any.
+        """
         if not self.model_exists(request.model):
             raise errors.ModelNotFound.for_model(request.model)
         now = self.clock.now_ms()
         self._throttle(Operation.CREATE, caller, now, request.model)
         self._housekeeping(now)
-        timing = self.config.timing
-        outcome = Outcome.for_request(request)
-        run_ms = timing.reject_ms if outcome.task_failure else timing.run_ms(request.n)
+        shape = shape_task(request, self.config.timing, declared)
         account = self.store.account(caller.account)
+        plan = account.plan(now, shape.queue_ms, shape.run_ms)
+        shape.adjust(plan)
         task = Task(
             task_id=self.ids.task_id(),
             account=caller.account,
             request=request,
             seed=request.seed if request.seed is not None else self.ids.image_seed(),
-            plan=account.plan(now, timing.queue_ms, run_ms),
-            outcome=outcome,
+            plan=plan,
+            outcome=shape.outcome,
             api_key=caller.api_key,
             request_id=request_id,
+            progression=shape.progression,
         )
         self.store.add(task, now)
         return task.task_id
@@ -122,6 +144,8 @@ class Backend:
         task = self._visible_task(caller, task_id, now)
         if task is None:
             return TaskView.unknown(task_id)
+        if task.on_read(now):
+            self._moved(task, now)
         return task.view(now)
 
     def cancel_task(self, caller: Caller, task_id: str) -> None:
@@ -180,6 +204,22 @@ class Backend:
             for account in self.store.accounts():
                 self._replan(account.name, now)
 
+    def finish_task(self, task_id: str) -> TaskView:
+        """End a task now, whatever its plan said (for tasks told to wait `never`)."""
+        now = self.clock.now_ms()
+        task = self.store.get(task_id)
+        if task is None or self.store.is_expired(task, now):
+            raise errors.NotFound(f"No task {task_id} is kept.")
+        if task.view(now).status.value in _FINISHED:
+            raise errors.UnsupportedOperation(f"Task {task_id} has already finished.")
+        task.plan.finish_at(now)
+        self._moved(task, now)
+        return task.view(now)
+
+    def set_scenario(self, rules: Sequence[Rule], seed: int | None = None) -> None:
+        """Replace the scenario in force (rules must already be checked)."""
+        self.scenario = Scenario(rules, seed if seed is not None else self.config.seed)
+
     def tasks(self) -> Iterator[Task]:
         """Every stored task of every account (for the control plane and tests)."""
         return iter(self.store)
@@ -192,6 +232,8 @@ class Backend:
             return
         self.store.clear()
         self.limiter.clear()
+        self.journal.clear()
+        self.scenario = self._initial_scenario()
         self.clock.restart()
         self.ids.restart()
 
@@ -209,6 +251,18 @@ class Backend:
         queue_ms = self.config.timing.queue_ms
         for task in account.replan(queue_ms, self.store.concurrency, now):
             self.store.rescheduled(task)
+
+    def _moved(self, task: Task, now: int) -> None:
+        """A task's plan was moved by hand: its queue and its expiry follow."""
+        self.store.rescheduled(task)
+        self._replan(task.account, now)
+
+    def _initial_scenario(self) -> Scenario:
+        document = self.config.scenario
+        if document is None:
+            return Scenario(seed=self.config.seed)
+        seed = document.get("seed", self.config.seed)
+        return Scenario(rules_from_document(document), seed)
 
     def _housekeeping(self, now: int) -> None:
         self.store.purge(now)

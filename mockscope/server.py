@@ -6,15 +6,18 @@ import asyncio
 import gc
 import logging
 import threading
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
+from mockscope import declare
 from mockscope.backend import Backend, BackendConfig, with_overrides
+from mockscope.declare import Declaration
 from mockscope.domain.accounts import AccountSpec
 from mockscope.domain.clock import Clock, SystemClock
+from mockscope.domain.journal import Journal
 from mockscope.domain.lifecycle import Timing
 from mockscope.domain.ratelimit import Limits
 from mockscope.http.app import API, create_app
@@ -58,14 +61,20 @@ class MockServer:
         timing: Timing | None = None,
         limits: Limits | None = None,
         accounts: Iterable[AccountSpec] | None = None,
+        scenario: Declaration | None = None,
         seed: int | None = None,
         public_url: str = "",
         control_token: str = "",
         validate_responses: bool = False,
         access_log: logging.Logger | None = None,
     ) -> None:
+        document = None
+        if scenario is not None:
+            document = declare.as_document(scenario)
+            declare.checked(document)  # refuse a malformed scenario before anything starts
         config = with_overrides(
             config or BackendConfig(),
+            scenario=document,
             api_keys=frozenset(api_keys) if api_keys is not None else None,
             accounts=tuple(accounts) if accounts is not None else None,
             timing=timing,
@@ -109,6 +118,30 @@ class MockServer:
         return self.backend.clock
 
     @property
+    def journal(self) -> Journal:
+        """Every request answered, within a bound; with checks for client misbehaviour."""
+        return self.backend.journal
+
+    def set_scenario(self, scenario: Declaration | None, seed: int | None = None) -> None:
+        """Replace the scenario in force: a document, a list of rules, or None for none.
+
+        Rules are mappings (`{"outcome": "failed", "code": "DataInspectionFailed"}`) or
+        one-line strings (`"failed; code=DataInspectionFailed"`). A malformed scenario raises
+        ScenarioError and leaves the one in force untouched.
+        """
+        rules, document_seed = declare.checked(declare.as_document(scenario or [], seed))
+        self._on_loop(lambda: self.backend.set_scenario(rules, document_seed))
+
+    def add_rule(self, rule: Mapping[str, Any] | str) -> None:
+        """Add one rule after those in force."""
+        (added,), _ = declare.checked(declare.as_document([rule]))
+        self._on_loop(lambda: self.backend.scenario.rules.append(added))
+
+    def finish(self, task_id: str) -> None:
+        """End a task now: one a scenario told to wait `never`, or any unfinished one."""
+        self._on_loop(lambda: self.backend.finish_task(task_id))
+
+    @property
     def schema_violations(self) -> list[Violation]:
         """Responses that broke `schemas/` (only recorded with validate_responses=True)."""
         if VIOLATIONS not in self.app:
@@ -125,6 +158,8 @@ class MockServer:
         runner = web.AppRunner(
             self.app,
             handle_signals=False,
+            # A client that gives up on a held-back answer ends its handler too.
+            handler_cancellation=True,
             access_log=self._access_log,
             access_log_format=ACCESS_LOG_FORMAT,
         )
@@ -164,14 +199,19 @@ class MockServer:
             self._shutdown_thread()
 
     def reset(self) -> None:
-        """Forget every task and restart the clock and id sequence, between tests."""
-        if self._loop is not None and self._thread is not threading.current_thread():
-            self._call_in_loop(self._reset_async())
-        else:
-            self.backend.reset()
+        """Forget every task, rule and journal entry; restart the clock and id sequence."""
+        self._on_loop(self.backend.reset)
 
-    async def _reset_async(self) -> None:
-        self.backend.reset()
+    def _on_loop(self, change: Callable[[], object]) -> None:
+        """Change the backend from the server's own loop thread, when it has one."""
+        if self._loop is not None and self._thread is not threading.current_thread():
+
+            async def run() -> None:
+                change()
+
+            self._call_in_loop(run())
+        else:
+            change()
 
     def _call_in_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
         assert self._loop is not None

@@ -46,7 +46,11 @@ def test_response_specs_come_from_openapi() -> None:
     created = spec.response_spec("create_task", 200)
     assert created is not None
     assert created.json_ref == "task-create-response.json"
-    assert spec.response_spec("create_task", 418) is None
+    # Any other status of an API operation is an (injected) error envelope.
+    injected = spec.response_spec("create_task", 418)
+    assert injected is not None
+    assert injected.json_ref == "error.json"
+    assert spec.response_spec("get_clock", 500) is None
     image = spec.response_spec("download_result", 200)
     assert image is not None
     assert image.media_types == ("image/png",)

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mockscope.domain.lifecycle import Plan
+from mockscope.domain.lifecycle import FOREVER_MS, Plan
 from mockscope.domain.tasks import Task
 
 
@@ -46,7 +46,7 @@ class Account:
     def plan(self, submit_ms: int, queue_ms: int, run_ms: int) -> Plan:
         """The plan of a task submitted now: it starts once it is queued and a slot is free."""
         start = max(submit_ms + queue_ms, self._slots[0])
-        return Plan(submit_ms=submit_ms, scheduled_ms=start, end_ms=start + run_ms)
+        return Plan(submit_ms, start, min(start + run_ms, FOREVER_MS), run_ms=run_ms)
 
     def admit(self, task: Task, now_ms: int) -> None:
         """Take a task planned by `plan` into the queue and the index."""

@@ -5,8 +5,11 @@ Integer milliseconds keep time travel exact: a task that ends at `t` is still ru
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
+from collections.abc import Callable
 from typing import Literal, Protocol, runtime_checkable
 
 #: 2024-03-01 09:38:24 UTC (17:38:24 in Beijing), the start of a manual clock unless told otherwise.
@@ -40,7 +43,11 @@ def _to_ms(seconds: float) -> int:
 
 
 class ManualClock:
-    """A clock that moves only when told to: tests advance it instead of sleeping."""
+    """A clock that moves only when told to: tests advance it instead of sleeping.
+
+    Whoever must wait for simulated time (a delayed answer, say) leaves an alarm with
+    `call_at`; advancing the clock past it calls it back, from the advancing thread.
+    """
 
     mode: Literal["manual", "system"] = "manual"
     time_scale: float = 1.0
@@ -49,6 +56,8 @@ class ManualClock:
         self._start_ms = start_ms
         self._now_ms = start_ms
         self._lock = threading.Lock()
+        self._alarms: list[tuple[int, int, Callable[[], None]]] = []
+        self._alarm_order = itertools.count()
 
     def now_ms(self) -> int:
         return self._now_ms
@@ -57,6 +66,7 @@ class ManualClock:
         step = _to_ms(seconds)
         with self._lock:
             self._now_ms += step
+        self._ring()
 
     def set(self, epoch_ms: int) -> None:
         """Move to an absolute time; it may not go backwards."""
@@ -64,10 +74,31 @@ class ManualClock:
             if epoch_ms < self._now_ms:
                 raise ValueError("time only moves forward; cannot set the clock into the past")
             self._now_ms = epoch_ms
+        self._ring()
 
     def restart(self) -> None:
         with self._lock:
             self._now_ms = self._start_ms
+            # Whoever waited is let go rather than left waiting for a time that now lies far ahead.
+            due, self._alarms = self._alarms, []
+        for _, _, callback in sorted(due):
+            callback()
+
+    def call_at(self, at_ms: int, callback: Callable[[], None]) -> None:
+        """Call `callback` once the clock reads `at_ms` (at once if it already does)."""
+        with self._lock:
+            if at_ms > self._now_ms:
+                heapq.heappush(self._alarms, (at_ms, next(self._alarm_order), callback))
+                return
+        callback()
+
+    def _ring(self) -> None:
+        due = []
+        with self._lock:
+            while self._alarms and self._alarms[0][0] <= self._now_ms:
+                due.append(heapq.heappop(self._alarms)[2])
+        for callback in due:
+            callback()
 
 
 class SystemClock:

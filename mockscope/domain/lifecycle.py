@@ -62,32 +62,59 @@ FOREVER_MS = 2**62
 class Plan:
     """When a task was accepted, starts and ends (epoch ms); `canceled_ms` once canceled.
 
-    `run_ms` is how long it works once started, so the plan can be redrawn when the queue
-    ahead of it changes.
+    `run_ms` is how long it works once started (including any suspension), so the plan can be
+    redrawn when the queue ahead of it changes. A task may be SUSPENDED for `suspend_ms`,
+    starting `suspend_after_ms` into its run. A start or end of FOREVER_MS means "until told
+    otherwise".
     """
 
     submit_ms: int
     scheduled_ms: int
     end_ms: int
     canceled_ms: int | None = None
+    suspend_after_ms: int | None = None
+    suspend_ms: int = 0
+    #: A held task starts only when told to (reads, or a finish), wherever it is in the queue.
+    held: bool = False
+    #: How long it works once started; by default what scheduled and end say.
+    run_ms: int = -1
 
-    @property
-    def run_ms(self) -> int:
-        return self.end_ms - self.scheduled_ms
+    def __post_init__(self) -> None:
+        if self.run_ms < 0:
+            self.run_ms = self.end_ms - self.scheduled_ms
 
     def start_at(self, scheduled_ms: int) -> None:
         """Move the start (and so the end) of a task that has not started yet."""
-        run_ms = self.run_ms
+        if self.held:
+            return
         self.scheduled_ms = scheduled_ms
-        self.end_ms = min(scheduled_ms + run_ms, FOREVER_MS)
+        self.end_ms = min(scheduled_ms + self.run_ms, FOREVER_MS)
+
+    def begin_at(self, now_ms: int) -> None:
+        """Start a held task now; it runs until it is finished."""
+        self.held = False
+        self.scheduled_ms = now_ms
+
+    def finish_at(self, now_ms: int) -> None:
+        """End the task now (starting it first if it never did)."""
+        self.held = False
+        if self.scheduled_ms > now_ms:
+            self.scheduled_ms = now_ms
+        self.end_ms = min(self.end_ms, now_ms)
+        after = self.suspend_after_ms
+        if after is not None and self.scheduled_ms + after >= now_ms:
+            self.suspend_after_ms, self.suspend_ms = None, 0
 
     def phase_at(self, now_ms: int) -> TaskStatus:
-        """PENDING, RUNNING, CANCELED, or SUCCEEDED standing for 'finished' (outcome decides)."""
+        """PENDING, RUNNING, SUSPENDED, CANCELED, or SUCCEEDED standing for 'finished'."""
         if self.canceled_ms is not None and now_ms >= self.canceled_ms:
             return TaskStatus.CANCELED
         if now_ms < self.scheduled_ms:
             return TaskStatus.PENDING
         if now_ms < self.end_ms:
+            after = self.suspend_after_ms
+            if after is not None and 0 <= now_ms - self.scheduled_ms - after < self.suspend_ms:
+                return TaskStatus.SUSPENDED
             return TaskStatus.RUNNING
         return TaskStatus.SUCCEEDED
 

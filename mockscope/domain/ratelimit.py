@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
+
+from mockscope.domain.operations import Operation
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +60,6 @@ class SlidingWindowLimiter:
 
     def __len__(self) -> int:
         return len(self._accepted)
-
-
-class Operation(StrEnum):
-    """The API operations that are rate limited, each on its own budget."""
-
-    CREATE = "create"
-    GET = "get"
-    LIST = "list"
-    CANCEL = "cancel"
 
 
 @dataclass(frozen=True)

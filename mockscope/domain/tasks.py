@@ -38,6 +38,12 @@ class TaskRequest:
         if negative is not None and len(negative) > NEGATIVE_PROMPT_LIMIT:
             self.negative_prompt = negative[:NEGATIVE_PROMPT_LIMIT]
 
+    def digest(self) -> str:
+        """Identifies the work asked for, to tell the same submission sent twice."""
+        work = (self.model, self.prompt, self.negative_prompt, self.ref_img, self.style,
+                self.size, self.n, self.seed, self.ref_strength, self.ref_mode)  # fmt: skip
+        return f"{hash(work) & 0xFFFFFFFFFFFF:012x}"
+
     @property
     def dimensions(self) -> tuple[int, int] | None:
         """(width, height) for a supported size, None for one the model will reject."""
@@ -108,6 +114,19 @@ class TaskView:
         return cls(task_id=task_id, status=TaskStatus.UNKNOWN)
 
 
+@dataclass(slots=True)
+class Progression:
+    """A task moved along by reads: RUNNING from read `running_at`, finished at `done_at`."""
+
+    running_at: int
+    done_at: int
+    reads: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.running_at <= self.done_at:
+            raise ValueError("a progression needs 1 <= running_at <= done_at")
+
+
 @dataclass(slots=True, eq=False)
 class Task:
     """A stored task: who submitted it, what it asked for, its timing plan and its outcome."""
@@ -123,6 +142,23 @@ class Task:
     request_id: str = ""
     #: Set once the task has been forgotten (expired or reset) and only lingers in indexes.
     purged: bool = False
+    #: When set, reads rather than time move the task along.
+    progression: Progression | None = None
+
+    def on_read(self, now_ms: int) -> bool:
+        """Count a read of the task; True when that moved its plan (start or end)."""
+        progression = self.progression
+        if progression is None:
+            return False
+        progression.reads += 1
+        plan, moved = self.plan, False
+        if progression.reads >= progression.running_at and plan.scheduled_ms > now_ms:
+            plan.begin_at(now_ms)
+            moved = True
+        if progression.reads >= progression.done_at and plan.end_ms > now_ms:
+            plan.finish_at(now_ms)
+            moved = True
+        return moved
 
     def view(self, now_ms: int) -> TaskView:
         plan = self.plan
@@ -130,7 +166,7 @@ class Task:
         n = self.request.n
         if phase is TaskStatus.PENDING:
             return TaskView(self.task_id, phase, plan.submit_ms, total=n)
-        if phase is TaskStatus.RUNNING:
+        if phase is TaskStatus.RUNNING or phase is TaskStatus.SUSPENDED:
             return TaskView(self.task_id, phase, plan.submit_ms, plan.scheduled_ms, total=n)
         if phase is TaskStatus.CANCELED:
             return TaskView(self.task_id, phase, plan.submit_ms, end_ms=plan.canceled_ms, total=n)

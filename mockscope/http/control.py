@@ -28,7 +28,7 @@ ADVANCE_SCHEMA = "control-advance-request.json"
 LIMITS_SCHEMA = "control-limits.json"
 
 
-def _guard(request: web.Request) -> None:
+def guard(request: web.Request) -> None:
     token = request.app[CONTROL_TOKEN]
     if token:
         offered = request.headers.get(TOKEN_HEADER, "")
@@ -60,19 +60,19 @@ def _clock_body(request: web.Request) -> dict[str, Any]:
 
 
 async def get_clock(request: web.Request) -> web.Response:
-    _guard(request)
+    guard(request)
     return json_response(_clock_body(request))
 
 
 async def advance_clock(request: web.Request) -> web.Response:
-    _guard(request)
-    body = _validated(await request.read(), ADVANCE_SCHEMA, "clock advance")
+    guard(request)
+    body = validated(await request.read(), ADVANCE_SCHEMA, "clock advance")
     request.app[BACKEND].clock.advance(float(body["seconds"]))
     return json_response(_clock_body(request))
 
 
 async def reset(request: web.Request) -> web.Response:
-    _guard(request)
+    guard(request)
     account = request.query.get("account")
     if account is not None and not account:
         raise errors.InvalidParameter("Parameter `account` must not be empty.")
@@ -92,20 +92,20 @@ def _limits_body(limits: Limits) -> dict[str, Any]:
 
 
 async def get_limits(request: web.Request) -> web.Response:
-    _guard(request)
+    guard(request)
     return json_response(_limits_body(request.app[BACKEND].limits))
 
 
 async def set_limits(request: web.Request) -> web.Response:
-    _guard(request)
-    body = _validated(await request.read(), LIMITS_SCHEMA, "limits")
+    guard(request)
+    body = validated(await request.read(), LIMITS_SCHEMA, "limits")
     backend = request.app[BACKEND]
     backend.set_limits(replace(backend.limits, **body))
     return json_response(_limits_body(backend.limits))
 
 
 async def list_all_tasks(request: web.Request) -> web.Response:
-    _guard(request)
+    guard(request)
     backend = request.app[BACKEND]
     only = request.query.get("account")
     now = backend.clock.now_ms()
@@ -134,7 +134,7 @@ def _plan_body(backend: Backend, task: Task, now_ms: int) -> dict[str, Any]:
     }
 
 
-def _validated(raw: bytes, schema_name: str, what: str) -> dict[str, Any]:
+def validated(raw: bytes, schema_name: str, what: str) -> dict[str, Any]:
     body = decode_json(raw)
     schema = spec.request_schema(schema_name)
     if not schema.is_valid(body):

@@ -2,15 +2,10 @@
 
 Domain errors carry a code; the HTTP status comes from this table. Router errors (404, 405,
 413) get an envelope too, and anything unexpected becomes a 500 envelope, never a traceback.
-
-Handlers are wrapped one by one rather than through an aiohttp middleware: an application
-with any middleware pays two extra coroutine layers on every request, and the fake's hot
-routes are meant to stay close to bare aiohttp.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -42,7 +37,18 @@ _STATUS_BY_CODE: dict[str, int] = {
 }
 
 
+class InjectedError(errors.DashScopeError):
+    """An error a scenario declared, with the status and code it named."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code  # type: ignore[misc]  # per instance: any code a scenario names
+        self.status = status
+
+
 def status_for(error: errors.DashScopeError) -> int:
+    if isinstance(error, InjectedError):
+        return error.status
     return _STATUS_BY_CODE.get(error.code, 500)
 
 
@@ -59,26 +65,6 @@ def dashscope_error_response(request: web.Request, error: errors.DashScopeError)
     return response
 
 
-def enveloped(handler: Handler) -> Handler:
-    """The handler, with every error it raises answered as a DashScope envelope."""
-
-    @functools.wraps(handler)
-    async def answer(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except errors.DashScopeError as error:
-            return dashscope_error_response(request, error)
-        except web.HTTPException as http_error:
-            if http_error.status < 400:
-                raise
-            return _router_error(request, http_error)
-        except Exception:
-            log.exception("unexpected error answering %s %s", request.method, request.path)
-            return dashscope_error_response(request, errors.InternalError())
-
-    return answer
-
-
 async def unrouted(request: web.Request) -> web.StreamResponse:
     """The last route: 405 where the path exists with other methods, else 404."""
     allowed: set[str] = set()
@@ -93,7 +79,7 @@ async def unrouted(request: web.Request) -> web.StreamResponse:
     return dashscope_error_response(request, errors.NotFound())
 
 
-def _router_error(request: web.Request, http_error: web.HTTPException) -> web.Response:
+def router_error(request: web.Request, http_error: web.HTTPException) -> web.Response:
     if http_error.status == 404:
         error: errors.DashScopeError = errors.NotFound()
         return dashscope_error_response(request, error)

@@ -12,6 +12,9 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 
 from mockscope.backend import ResultGone
+from mockscope.domain.operations import Operation
+from mockscope.http import faults
+from mockscope.http.exchange import note
 from mockscope.http.keys import BACKEND
 
 _NO_SUCH_KEY = ("NoSuchKey", "The specified key does not exist.")
@@ -20,8 +23,11 @@ _EXPIRED = ("AccessDenied", "Request has expired.")
 
 async def download_result(request: web.Request) -> web.Response:
     backend = request.app[BACKEND]
-    task_id = request.match_info["task_id"]
+    task_id = note(request).task_id = request.match_info["task_id"]
     index = int(request.match_info["index"])
+    outcomes = faults.resolve(request, Operation.DOWNLOAD, None)
+    note(request).outcome = outcomes.describe()
+    await faults.before(request, outcomes.request)
     try:
         spec = backend.result_image(task_id, index)
     except ResultGone as gone:
@@ -29,7 +35,8 @@ async def download_result(request: web.Request) -> web.Response:
         return _storage_error(request, status, code, message)
     # Rendering takes milliseconds of CPU: keep it off the event loop.
     png = await asyncio.get_running_loop().run_in_executor(None, backend.render, spec)
-    return web.Response(body=png, content_type="image/png")
+    response = web.Response(body=png, content_type="image/png")
+    return await faults.after(request, outcomes.request, response)
 
 
 def _storage_error(request: web.Request, status: int, code: str, message: str) -> web.Response:

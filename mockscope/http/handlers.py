@@ -1,4 +1,4 @@
-"""One handler per API operation: parse, call the backend, serialise."""
+"""One handler per API operation: parse, apply the scenario, call the backend, serialise."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from aiohttp import web
 
 from mockscope.domain import errors
 from mockscope.domain.identity import Caller
+from mockscope.domain.operations import Operation
+from mockscope.http import faults
+from mockscope.http.exchange import note
 from mockscope.http.keys import BACKEND, PUBLIC_URL
 from mockscope.http.parse import parse_create_request, parse_list_query
 from mockscope.http.serialize import (
@@ -19,9 +22,11 @@ from mockscope.http.serialize import (
 
 def _caller(request: web.Request) -> Caller:
     headers = request.headers
-    return request.app[BACKEND].authenticate(
+    caller = request.app[BACKEND].authenticate(
         headers.get("Authorization"), headers.get("X-DashScope-WorkSpace")
     )
+    note(request).caller = caller
+    return caller
 
 
 def base_url(request: web.Request) -> str:
@@ -35,26 +40,53 @@ async def create_task(request: web.Request) -> web.Response:
     if request.headers.get("X-DashScope-Async", "").strip().lower() != "enable":
         raise errors.AccessDenied(errors.AccessDenied.synchronous_message)
     task_request = parse_create_request(await request.read(), backend.model_exists)
+    outcomes = faults.resolve(request, Operation.CREATE, caller, task_request.prompt)
+    noted = note(request)
+    noted.outcome = outcomes.describe()
+    await faults.before(request, outcomes.request)
     request_id = backend.new_request_id()
-    task_id = backend.create_task(caller, task_request, request_id)
-    return json_response(create_body(task_id, request_id))
+    task_id = backend.create_task(caller, task_request, request_id, outcomes.task)
+    noted.task_id, noted.work = task_id, task_request.digest()
+    response = json_response(create_body(task_id, request_id))
+    return await faults.after(request, outcomes.request, response)
 
 
 async def get_task(request: web.Request) -> web.Response:
     backend = request.app[BACKEND]
-    view = backend.get_task(_caller(request), request.match_info["task_id"])
-    return json_response(task_body(view, backend.new_request_id(), lambda: base_url(request)))
+    caller = _caller(request)
+    task_id = request.match_info["task_id"]
+    noted = note(request)
+    noted.task_id = task_id
+    outcomes = faults.resolve(request, Operation.GET, caller)
+    if outcomes.request is not None:
+        noted.outcome = outcomes.describe()
+        await faults.before(request, outcomes.request)
+    view = backend.get_task(caller, task_id)
+    noted.task_status = view.status
+    response = json_response(task_body(view, backend.new_request_id(), lambda: base_url(request)))
+    return await faults.after(request, outcomes.request, response)
 
 
 async def cancel_task(request: web.Request) -> web.Response:
     # Any body is ignored: the aiohttp SDK sends one, the others send none.
     backend = request.app[BACKEND]
-    backend.cancel_task(_caller(request), request.match_info["task_id"])
-    return json_response(cancel_body(backend.new_request_id()))
+    caller = _caller(request)
+    task_id = note(request).task_id = request.match_info["task_id"]
+    outcomes = faults.resolve(request, Operation.CANCEL, caller)
+    note(request).outcome = outcomes.describe()
+    await faults.before(request, outcomes.request)
+    backend.cancel_task(caller, task_id)
+    response = json_response(cancel_body(backend.new_request_id()))
+    return await faults.after(request, outcomes.request, response)
 
 
 async def list_tasks(request: web.Request) -> web.Response:
     backend = request.app[BACKEND]
     caller = _caller(request)
-    page = backend.list_tasks(caller, parse_list_query(request.query))
-    return json_response(list_body(page, backend.new_request_id()))
+    query = parse_list_query(request.query)
+    outcomes = faults.resolve(request, Operation.LIST, caller)
+    note(request).outcome = outcomes.describe()
+    await faults.before(request, outcomes.request)
+    page = backend.list_tasks(caller, query)
+    response = json_response(list_body(page, backend.new_request_id()))
+    return await faults.after(request, outcomes.request, response)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from mockscope.backend import Backend
@@ -11,3 +13,5 @@ BACKEND = web.AppKey("backend", Backend)
 PUBLIC_URL = web.AppKey("public_url", str)
 #: A token that opens the control plane to non-loopback callers; empty keeps it loopback-only.
 CONTROL_TOKEN = web.AppKey("control_token", str)
+#: Answers held back on purpose (delays, lost answers); let go when the server stops.
+WAITERS = web.AppKey("waiters", set[asyncio.Future[None]])

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from mockscope.domain.ratelimit import Limits, Operation, RateLimiter, SlidingWindowLimiter
+from mockscope.domain.operations import Operation
+from mockscope.domain.ratelimit import Limits, RateLimiter, SlidingWindowLimiter
 
 
 def test_the_third_call_inside_one_second_is_refused_until_the_first_leaves_the_window() -> None:

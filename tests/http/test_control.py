@@ -60,13 +60,13 @@ def _remote_request(remote: str, headers: dict[str, str] | None = None) -> objec
 
 @pytest.mark.parametrize("remote", ["127.0.0.1", "::1", "127.9.9.9"])
 def test_loopback_callers_may_use_the_control_plane(remote: str) -> None:
-    control._guard(_remote_request(remote))  # type: ignore[arg-type]
+    control.guard(_remote_request(remote))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("remote", ["10.0.0.5", "192.168.1.2", "2001:db8::1", None])
 def test_other_callers_are_refused_without_a_token(remote: str | None) -> None:
     with pytest.raises(errors.AccessDenied):
-        control._guard(_remote_request(remote))  # type: ignore[arg-type]
+        control.guard(_remote_request(remote))  # type: ignore[arg-type]
 
 
 def test_a_configured_token_is_required_from_everyone() -> None:

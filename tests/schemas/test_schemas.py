@@ -32,10 +32,13 @@ SCHEMA_NAMES = [
     "cancel-response.json",
     "control-advance-request.json",
     "control-clock.json",
+    "control-journal.json",
     "control-limits.json",
     "control-ok.json",
+    "control-scenario.json",
     "control-tasks.json",
     "error.json",
+    "scenario.json",
     "task-create-request.json",
     "task-create-response.json",
     "task-list.json",
@@ -57,6 +60,12 @@ OPERATIONS = {
     "get_limits": ("get", "/_mockscope/limits", "control"),
     "set_limits": ("post", "/_mockscope/limits", "control"),
     "list_all_tasks": ("get", "/_mockscope/tasks", "control"),
+    "finish_task": ("post", "/_mockscope/tasks/{task_id}/finish", "control"),
+    "get_scenario": ("get", "/_mockscope/scenarios", "control"),
+    "set_scenario": ("post", "/_mockscope/scenarios", "control"),
+    "clear_scenario": ("delete", "/_mockscope/scenarios", "control"),
+    "get_journal": ("get", "/_mockscope/journal", "control"),
+    "clear_journal": ("delete", "/_mockscope/journal", "control"),
 }
 
 # operationId -> the message files its request body and 200 response use
@@ -72,14 +81,20 @@ BODIES = {
     "get_limits": (None, "control-limits.json"),
     "set_limits": ("control-limits.json", "control-limits.json"),
     "list_all_tasks": (None, "control-tasks.json"),
+    "finish_task": (None, "task.json"),
+    "get_scenario": (None, "control-scenario.json"),
+    "set_scenario": ("scenario.json", "control-scenario.json"),
+    "clear_scenario": (None, "control-ok.json"),
+    "get_journal": (None, "control-journal.json"),
+    "clear_journal": (None, "control-ok.json"),
 }
 
 # operationId -> its documented error statuses (all error.json)
 ERROR_STATUSES = {
-    "create_task": {"400", "401", "403", "404", "413", "429", "500", "503"},
-    "get_task": {"401", "429", "500", "503"},
-    "cancel_task": {"400", "401", "429"},
-    "list_tasks": {"400", "401", "429"},
+    "create_task": {"400", "401", "403", "404", "413", "429", "500", "503", "default"},
+    "get_task": {"401", "429", "500", "503", "default"},
+    "cancel_task": {"400", "401", "429", "default"},
+    "list_tasks": {"400", "401", "429", "default"},
     "get_upload_policy": {"400", "401"},
     "advance_clock": {"400", "403", "413"},
     "get_clock": {"403"},
@@ -87,6 +102,12 @@ ERROR_STATUSES = {
     "get_limits": {"403"},
     "set_limits": {"400", "403", "413"},
     "list_all_tasks": {"403"},
+    "finish_task": {"400", "403", "404"},
+    "get_scenario": {"403"},
+    "set_scenario": {"400", "403", "413"},
+    "clear_scenario": {"403"},
+    "get_journal": {"400", "403"},
+    "clear_journal": {"403"},
 }
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

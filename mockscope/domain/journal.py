@@ -1,0 +1,211 @@
+"""The request journal: what the fake answered, kept within a bound, and checks on top of it.
+
+The checks catch real client bugs: polling too fast, polling on after a terminal status,
+ignoring Retry-After, submitting the same work twice, creating a task and never reading it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from mockscope.domain.lifecycle import TERMINAL_STATUSES, TaskStatus
+from mockscope.domain.operations import Operation
+
+#: Status recorded for a request whose answer was never sent (dropped connection, lost answer).
+NO_ANSWER = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One answered request."""
+
+    seq: int
+    time_ms: int
+    operation: Operation
+    account: str | None
+    api_key: str | None
+    task_id: str | None
+    status: int
+    #: The scenario outcome applied to the request or its task, if any ("" when none).
+    outcome: str = ""
+    #: For reads: the task status the answer showed.
+    task_status: str | None = None
+    #: For 429s: the Retry-After the answer carried, in seconds.
+    retry_after_s: int | None = None
+    #: For creates: a digest of the submitted work, to spot the same work sent twice.
+    work: str | None = None
+
+
+class Journal:
+    """The last `capacity` requests, oldest first; older ones are dropped."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        if capacity < 1:
+            raise ValueError("a journal keeps at least one entry")
+        # Entries are stored as plain tuples: cheap to make on every request, and invisible to
+        # the garbage collector.
+        self._entries: deque[tuple[object, ...]] = deque(maxlen=capacity)
+        self._seq = 0
+
+    @property
+    def capacity(self) -> int:
+        assert self._entries.maxlen is not None
+        return self._entries.maxlen
+
+    def record(
+        self,
+        time_ms: int,
+        operation: Operation,
+        account: str | None,
+        api_key: str | None,
+        task_id: str | None,
+        status: int,
+        outcome: str = "",
+        task_status: str | None = None,
+        retry_after_s: int | None = None,
+        work: str | None = None,
+    ) -> None:
+        self._seq += 1
+        self._entries.append(
+            (self._seq, time_ms, operation, account, api_key, task_id, status, outcome,
+             task_status, retry_after_s, work)
+        )  # fmt: skip
+
+    def entries(
+        self,
+        *,
+        task_id: str | None = None,
+        operation: Operation | None = None,
+        api_key: str | None = None,
+    ) -> list[Entry]:
+        """The kept entries, oldest first, optionally only those of a task, operation or key."""
+        return [
+            entry
+            for entry in map(_entry, list(self._entries))
+            if (task_id is None or entry.task_id == task_id)
+            and (operation is None or entry.operation is operation)
+            and (api_key is None or entry.api_key == api_key)
+        ]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def tasks_created(self, api_key: str | None = None) -> list[str]:
+        """Ids of the tasks created (answered or not), in order."""
+        return [
+            entry.task_id
+            for entry in self.entries(operation=Operation.CREATE, api_key=api_key)
+            if entry.task_id is not None
+        ]
+
+    # -- checks: each returns what is wrong, one line per problem --------------------------
+
+    def polls_faster_than(self, per_second: float) -> list[str]:
+        """Reads of one task closer together than 1/per_second."""
+        gap_ms = 1000 / per_second
+        problems = []
+        for task_id, reads in _reads_by_task(self.entries(operation=Operation.GET)).items():
+            for earlier, later in itertools.pairwise(reads):
+                if later.time_ms - earlier.time_ms < gap_ms:
+                    problems.append(
+                        f"task {task_id} was read {later.time_ms - earlier.time_ms} ms after the "
+                        f"previous read (faster than {per_second:g} per second)"
+                    )
+        return problems
+
+    def polls_after_terminal(self) -> list[str]:
+        """Reads of a task after a read had already shown it finished."""
+        problems = []
+        for task_id, reads in _reads_by_task(self.entries(operation=Operation.GET)).items():
+            finished = next((k for k, read in enumerate(reads) if _terminal(read)), None)
+            if finished is not None and finished + 1 < len(reads):
+                extra = len(reads) - finished - 1
+                problems.append(
+                    f"task {task_id} was read {extra} more time(s) after it showed "
+                    f"{reads[finished].task_status}"
+                )
+        return problems
+
+    def retry_after_ignored(self) -> list[str]:
+        """Calls made by a key sooner after a 429 than its Retry-After allowed."""
+        problems = []
+        throttled: dict[tuple[str | None, Operation], Entry] = {}
+        for entry in self.entries():
+            key = (entry.api_key, entry.operation)
+            refused = throttled.get(key)
+            if refused is not None and refused.retry_after_s is not None:
+                waited = entry.time_ms - refused.time_ms
+                if waited < refused.retry_after_s * 1000:
+                    problems.append(
+                        f"{entry.operation} by {entry.api_key} came {waited} ms after a 429 that "
+                        f"said Retry-After: {refused.retry_after_s}"
+                    )
+                del throttled[key]
+            if entry.status == 429:
+                throttled[key] = entry
+        return problems
+
+    def duplicate_submissions(self) -> list[str]:
+        """The same work created more than once by one key."""
+        created: dict[tuple[str | None, str], list[str]] = defaultdict(list)
+        for entry in self.entries(operation=Operation.CREATE):
+            if entry.work is not None and entry.task_id is not None:
+                created[(entry.api_key, entry.work)].append(entry.task_id)
+        return [
+            f"{api_key} submitted the same work {len(ids)} times: tasks {', '.join(ids)}"
+            for (api_key, _), ids in created.items()
+            if len(ids) > 1
+        ]
+
+    def unpolled_tasks(self) -> list[str]:
+        """Tasks created and never read afterwards."""
+        read = {entry.task_id for entry in self.entries(operation=Operation.GET)}
+        return [f"task {task_id} was created and never read" for task_id in
+                self.tasks_created() if task_id not in read]  # fmt: skip
+
+    def client_problems(self, max_polls_per_second: float = 1.0) -> list[str]:
+        """Every check at once, for one assertion over a whole test."""
+        return [
+            *self.polls_faster_than(max_polls_per_second),
+            *self.polls_after_terminal(),
+            *self.retry_after_ignored(),
+            *self.duplicate_submissions(),
+            *self.unpolled_tasks(),
+        ]
+
+    def assert_well_behaved_client(self, max_polls_per_second: float = 1.0) -> None:
+        problems = self.client_problems(max_polls_per_second)
+        if problems:
+            raise AssertionError("the client misbehaved:\n  " + "\n  ".join(problems))
+
+
+def _entry(raw: tuple[object, ...]) -> Entry:
+    return Entry(*raw)  # type: ignore[arg-type]
+
+
+def _terminal(entry: Entry) -> bool:
+    return entry.status == 200 and entry.task_status in _TERMINAL_NAMES
+
+
+_TERMINAL_NAMES = frozenset(status.value for status in TERMINAL_STATUSES)
+
+
+def _reads_by_task(entries: Iterable[Entry]) -> dict[str, list[Entry]]:
+    reads: dict[str, list[Entry]] = defaultdict(list)
+    for entry in entries:
+        if entry.task_id is not None and entry.status != 429:
+            reads[entry.task_id].append(entry)
+    return reads
+
+
+def iter_statuses(entries: Iterable[Entry]) -> Iterator[TaskStatus]:
+    """The task statuses a sequence of reads showed, for assertions on a lifecycle."""
+    for entry in entries:
+        if entry.task_status is not None:
+            yield TaskStatus(entry.task_status)

@@ -1,0 +1,112 @@
+"""The control plane's scenario and journal routes, and telling a waiting task to finish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from mockscope import declare
+from mockscope.domain import errors
+from mockscope.domain.identity import api_key_id
+from mockscope.domain.journal import Entry
+from mockscope.domain.operations import Operation
+from mockscope.http.control import guard
+from mockscope.http.keys import BACKEND
+from mockscope.http.parse import decode_json
+from mockscope.http.serialize import json_response, task_body
+from mockscope.scenario import Rule, ScenarioError
+
+SCENARIO_SCHEMA = declare.SCHEMA
+
+
+async def get_scenario(request: web.Request) -> web.Response:
+    guard(request)
+    scenario = request.app[BACKEND].scenario
+    return json_response({"seed": scenario.seed, "rules": [_rule_body(r) for r in scenario.rules]})
+
+
+async def set_scenario(request: web.Request) -> web.Response:
+    """Replace the scenario in force; a malformed one is refused whole."""
+    guard(request)
+    document = decode_json(await request.read())
+    if not isinstance(document, dict):
+        raise errors.InvalidParameter("Invalid scenario: expected an object with `rules`.")
+    try:
+        rules, seed = declare.checked(document)
+    except ScenarioError as error:
+        raise errors.InvalidParameter(f"Invalid scenario: {error}.") from None
+    request.app[BACKEND].set_scenario(rules, seed)
+    return await get_scenario(request)
+
+
+async def clear_scenario(request: web.Request) -> web.Response:
+    guard(request)
+    request.app[BACKEND].set_scenario([])
+    return json_response({"ok": True})
+
+
+async def get_journal(request: web.Request) -> web.Response:
+    guard(request)
+    journal = request.app[BACKEND].journal
+    query = request.query
+    operation = query.get("operation")
+    if operation is not None and operation not in Operation.__members__.values():
+        raise errors.InvalidParameter(f"Unknown operation `{operation}`.")
+    entries = journal.entries(
+        task_id=query.get("task_id"),
+        operation=Operation(operation) if operation else None,
+        api_key=query.get("api_key"),
+    )
+    body = {"capacity": journal.capacity, "entries": [_entry_body(e) for e in entries]}
+    return json_response(body)
+
+
+async def clear_journal(request: web.Request) -> web.Response:
+    guard(request)
+    request.app[BACKEND].journal.clear()
+    return json_response({"ok": True})
+
+
+async def finish_task(request: web.Request) -> web.Response:
+    """End a task now (one a scenario told to wait `never`, or any unfinished one)."""
+    guard(request)
+    backend = request.app[BACKEND]
+    view = backend.finish_task(request.match_info["task_id"])
+    base = f"{request.scheme}://{request.host}"
+    return json_response(task_body(view, backend.new_request_id(), lambda: base))
+
+
+def _rule_body(rule: Rule) -> dict[str, Any]:
+    match = rule.match
+    body: dict[str, Any] = {"outcome": rule.outcome.kind, **rule.outcome.params}
+    matched: dict[str, Any] = {}
+    if match.operations:
+        matched["operation"] = sorted(match.operations)
+    for name in ("api_key", "account"):
+        if getattr(match, name) is not None:
+            matched[name] = getattr(match, name)
+    if match.prompt is not None:
+        matched["prompt"] = match.prompt.pattern
+    if match.header is not None:
+        matched["header"] = {"name": match.header[0], "value": match.header[1].pattern}
+    if matched:
+        body["match"] = matched
+    body["times"] = rule.times if rule.times in ("always", "once") else {rule.times: rule.n}
+    body["probability"] = rule.probability
+    return {"rule": body, "calls": rule.calls, "fired": rule.fired}
+
+
+def _entry_body(entry: Entry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "time_ms": entry.time_ms,
+        "operation": entry.operation,
+        "account": entry.account,
+        "api_key_id": None if entry.api_key is None else api_key_id(entry.api_key),
+        "task_id": entry.task_id,
+        "status": entry.status,
+        "outcome": entry.outcome,
+        "task_status": entry.task_status,
+        "retry_after_s": entry.retry_after_s,
+    }

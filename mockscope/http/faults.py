@@ -1,0 +1,175 @@
+"""Applies the scenario's request outcomes: injected errors, delays, and socket faults.
+
+Outcomes that replace the answer (error, delay, reset, empty) act before the operation runs,
+so nothing is created; `truncate` and `lost` act after it, so a create has created its task
+(and on the live service would have billed it) when the answer goes wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from mockscope import spec
+from mockscope.domain import errors
+from mockscope.domain.clock import ManualClock
+from mockscope.domain.identity import Caller
+from mockscope.domain.operations import Operation
+from mockscope.http.errors import InjectedError
+from mockscope.http.keys import BACKEND, WAITERS
+from mockscope.scenario import (
+    NOTHING,
+    Call,
+    Outcome,
+    Resolution,
+    Rule,
+    ScenarioError,
+    parse_header,
+    rule_from_mapping,
+)
+
+SCENARIO_HEADER = "X-Mockscope-Scenario"
+RULE_SCHEMA = "scenario.json#/$defs/rule"
+
+
+class Dropped(Exception):
+    """The connection was dropped on purpose: there is no answer to send."""
+
+
+def resolve(
+    request: web.Request, operation: Operation, caller: Caller | None, prompt: str | None = None
+) -> Resolution:
+    """The outcomes the installed scenario and the request's own header pick for this call."""
+    scenario = request.app[BACKEND].scenario
+    header = request.headers.get(SCENARIO_HEADER)
+    if not scenario.rules and header is None:
+        return NOTHING
+    extra = [header_rule(header)] if header is not None else []
+    call = Call(
+        operation,
+        caller.api_key if caller else None,
+        caller.account if caller else None,
+        prompt,
+        request.headers,
+    )
+    return scenario.resolve(call, extra)
+
+
+def header_rule(value: str) -> Rule:
+    """The rule a request declares for itself, or InvalidParameter saying what is wrong."""
+    try:
+        mapping = parse_header(value)
+        problems = sorted(spec.validator(RULE_SCHEMA).iter_errors(mapping), key=str)
+        if problems:
+            raise ScenarioError("; ".join(problem.message for problem in problems[:3]))
+        return rule_from_mapping(mapping, where=SCENARIO_HEADER)
+    except ScenarioError as error:
+        raise errors.InvalidParameter(f"Invalid {SCENARIO_HEADER} `{value}`: {error}.") from None
+
+
+async def before(request: web.Request, outcome: Outcome | None) -> None:
+    """Act on an outcome that replaces or holds back the answer, before the operation runs."""
+    if outcome is None:
+        return
+    kind, params = outcome.kind, outcome.params
+    if kind == "error":
+        raise InjectedError(params["status"], params["code"], params["message"])
+    if kind == "delay":
+        scenario = request.app[BACKEND].scenario
+        seconds = params.get("seconds")
+        if seconds is None:
+            seconds = scenario.uniform(params["min"], params["max"])
+        await sleep_on_clock(request, seconds)
+    elif kind in ("reset", "empty"):
+        drop(request, reset=kind == "reset")
+
+
+async def after(
+    request: web.Request, outcome: Outcome | None, response: web.Response
+) -> web.Response:
+    """Act on an outcome that spoils an answer already made."""
+    if outcome is None:
+        return response
+    kind = outcome.kind
+    if kind == "truncate":
+        _send_truncated(request, response)
+    elif kind == "lost":
+        via = outcome.params.get("via", "error")
+        if via == "error":
+            raise InjectedError(500, "InternalError", errors.InternalError.default_message)
+        if via == "timeout":
+            await _wait_for_shutdown(request)
+        drop(request, reset=True)
+    return response
+
+
+def drop(request: web.Request, *, reset: bool) -> None:
+    """Close the connection with no answer: a reset (RST) or a plain close (FIN)."""
+    transport = request.transport
+    if transport is not None:
+        if reset:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+        else:
+            transport.close()
+    raise Dropped()
+
+
+def _send_truncated(request: web.Request, response: web.Response) -> None:
+    body = response.body if isinstance(response.body, bytes) else b""
+    head = (
+        f"HTTP/1.1 {response.status} {response.reason}\r\n"
+        f"Content-Type: {response.headers.get('Content-Type', 'application/json')}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    if request.transport is not None:
+        request.transport.write(head + body[: len(body) // 2])
+    drop(request, reset=False)
+
+
+async def sleep_on_clock(request: web.Request, seconds: float) -> None:
+    """Wait `seconds` of simulated time: a manual clock lets go when it is advanced that far."""
+    if seconds <= 0:
+        return
+    clock = request.app[BACKEND].clock
+    if not isinstance(clock, ManualClock):
+        await asyncio.sleep(seconds / clock.time_scale)
+        return
+    loop = asyncio.get_running_loop()
+    woken: asyncio.Future[None] = loop.create_future()
+    request.app[WAITERS].add(woken)
+
+    def wake() -> None:
+        loop.call_soon_threadsafe(_settle, woken)
+
+    clock.call_at(clock.now_ms() + round(seconds * 1000), wake)
+    try:
+        await woken
+    finally:
+        request.app[WAITERS].discard(woken)
+
+
+async def _wait_for_shutdown(request: web.Request) -> None:
+    """Hold the answer until the client gives up (the handler is cancelled) or the server stops."""
+    woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    request.app[WAITERS].add(woken)
+    try:
+        await woken
+    finally:
+        request.app[WAITERS].discard(woken)
+
+
+def release_waiters(waiting: Sequence[asyncio.Future[None]]) -> None:
+    for woken in waiting:
+        _settle(woken)
+
+
+def _settle(woken: asyncio.Future[None]) -> None:
+    if not woken.done():
+        woken.set_result(None)
