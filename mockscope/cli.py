@@ -9,7 +9,10 @@ import sys
 
 import click
 
+from mockscope import declare
+from mockscope.backend import BackendConfig
 from mockscope.domain.clock import ManualClock, SystemClock
+from mockscope.scenario import ScenarioError
 from mockscope.server import MockServer, tune_gc_for_serving
 
 log = logging.getLogger("mockscope")
@@ -57,6 +60,20 @@ def main() -> None:
     envvar="MOCKSCOPE_CONTROL_TOKEN",
     help="Open /_mockscope/ to non-loopback callers that send this token.",
 )
+@click.option(
+    "--scenario",
+    "scenario_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A YAML or JSON scenario file (schemas/scenario.json) in force from the start "
+    "and after every reset.",
+)
+@click.option(
+    "--journal-size",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many requests the journal keeps.",
+)
 @click.option("--quiet", is_flag=True, help="No per-request log lines.")
 def serve(
     host: str,
@@ -66,12 +83,23 @@ def serve(
     api_keys: tuple[str, ...],
     public_url: str,
     control_token: str,
+    scenario_file: str | None,
+    journal_size: int,
     quiet: bool,
 ) -> None:
     """Serve the fake API until Ctrl-C or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     clock = ManualClock() if time_scale == 0 else SystemClock(time_scale)
+    scenario = None
+    if scenario_file is not None:
+        try:
+            scenario = declare.read_file(scenario_file)
+            declare.checked(scenario)
+        except ScenarioError as error:
+            raise click.ClickException(f"{scenario_file}: {error}") from None
     server = MockServer(
+        config=BackendConfig(journal_size=journal_size),
+        scenario=scenario,
         host=host,
         port=port,
         clock=clock,

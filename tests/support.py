@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from mockscope import MockServer
+from mockscope import ManualClock, MockServer
 from mockscope.http.conformance import check_response
 
 API_KEY = "sk-test"
@@ -68,3 +68,18 @@ def assert_conforms(operation_id: str, response: httpx.Response) -> None:
     media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
     problem = check_response(operation_id, response.status_code, media_type, response.content)
     assert problem is None, problem
+
+
+class VirtualTime:
+    """Stands in for the `time` module inside the SDK's polling loop."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self._clock = clock
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self._clock.now_ms() / 1000
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self._clock.advance(seconds)

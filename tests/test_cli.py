@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from click.testing import CliRunner
 from mockscope.cli import main
 from tests.support import CREATE_PATH, SUBMIT_HEADERS, assert_conforms
 
+ROOT = Path(__file__).resolve().parent.parent
 SERVING = re.compile(r"serving the DashScope API at (http://\S+)/api/v1")
 BODY = {"model": "wanx-v1", "input": {"prompt": "a cat"}, "parameters": {"n": 1}}
 
@@ -100,3 +102,39 @@ def test_bad_options_are_refused_by_the_parser() -> None:
     result = CliRunner().invoke(main, ["serve", "--time-scale", "-1"])
     assert result.exit_code == 2
     assert "--time-scale" in result.output
+
+
+def test_serve_takes_a_scenario_file(tmp_path: pytest.TempPathFactory) -> None:
+    path = tmp_path / "scenario.yaml"  # type: ignore[operator]
+    path.write_text(
+        "rules:\n  - outcome: error\n    code: ModelUnavailable\n    match: {operation: list}\n"
+    )
+    with serve("--scenario", str(path), "--quiet") as (process, url):
+        listed = httpx.get(url + "/api/v1/tasks", headers={"Authorization": "Bearer sk"})
+        reset = httpx.post(url + "/_mockscope/reset")
+        again = httpx.get(url + "/api/v1/tasks", headers={"Authorization": "Bearer sk"})
+        _stop(process, signal.SIGTERM)
+    assert (listed.status_code, listed.json()["code"]) == (503, "ModelUnavailable")
+    assert_conforms("list_tasks", listed)
+    assert reset.status_code == 200
+    assert again.status_code == 503, "a reset goes back to the file's scenario"
+
+
+def test_a_malformed_scenario_file_is_refused_before_serving(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    path = tmp_path / "bad.yaml"  # type: ignore[operator]
+    path.write_text("rules:\n  - outcome: delay\n")
+    result = CliRunner().invoke(main, ["serve", "--scenario", str(path), "--port", "0"])
+    assert result.exit_code == 1
+    assert "bad.yaml" in result.output
+    assert "rules.0" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_documented_example_scenario_is_valid() -> None:
+    from mockscope.declare import checked, read_file
+
+    rules, seed = checked(read_file(ROOT / "examples" / "chaos.yaml"))
+    assert seed == 42
+    assert [rule.outcome.kind for rule in rules] == ["failed", "partial", "error", "lost", "delay"]

@@ -100,8 +100,9 @@ def test_lifetimes(times: object, fired: list[bool]) -> None:
 
 
 def test_only_matching_calls_count_towards_the_nth() -> None:
-    rules = checked({"rules": [{"outcome": "reset", "times": {"nth": 2},
-                                "match": {"operation": "get"}}]})[0]  # fmt: skip
+    rules = checked(
+        {"rules": [{"outcome": "reset", "times": {"nth": 2}, "match": {"operation": "get"}}]}
+    )[0]
     scenario = Scenario(rules)
     seen = [
         scenario.resolve(Call(op)).request is not None
@@ -143,8 +144,10 @@ def test_one_request_outcome_and_one_task_outcome_per_call() -> None:
 
 def test_a_scenario_file_in_yaml(tmp_path: pytest.TempPathFactory) -> None:
     path = tmp_path / "chaos.yaml"  # type: ignore[operator]
-    path.write_text("seed: 5\nrules:\n  - outcome: error\n    code: ModelUnavailable\n"
-                    "    probability: 0.1\n    match: {operation: create}\n")  # fmt: skip
+    path.write_text(
+        "seed: 5\nrules:\n  - outcome: error\n    code: ModelUnavailable\n"
+        "    probability: 0.1\n    match: {operation: create}\n"
+    )
     rules, seed = checked(read_file(path))
     assert seed == 5
     assert rules[0].outcome.params["status"] == 503

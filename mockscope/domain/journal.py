@@ -70,18 +70,30 @@ class Journal:
     ) -> None:
         self._seq += 1
         self._entries.append(
-            (self._seq, time_ms, operation, account, api_key, task_id, status, outcome,
-             task_status, retry_after_s, work)
-        )  # fmt: skip
+            (
+                self._seq,
+                time_ms,
+                operation,
+                account,
+                api_key,
+                task_id,
+                status,
+                outcome,
+                task_status,
+                retry_after_s,
+                work,
+            )
+        )
 
     def entries(
         self,
         *,
         task_id: str | None = None,
-        operation: Operation | None = None,
+        operation: Operation | str | None = None,
         api_key: str | None = None,
     ) -> list[Entry]:
         """The kept entries, oldest first, optionally only those of a task, operation or key."""
+        operation = Operation(operation) if operation is not None else None
         return [
             entry
             for entry in map(_entry, list(self._entries))
@@ -166,8 +178,11 @@ class Journal:
     def unpolled_tasks(self) -> list[str]:
         """Tasks created and never read afterwards."""
         read = {entry.task_id for entry in self.entries(operation=Operation.GET)}
-        return [f"task {task_id} was created and never read" for task_id in
-                self.tasks_created() if task_id not in read]  # fmt: skip
+        return [
+            f"task {task_id} was created and never read"
+            for task_id in self.tasks_created()
+            if task_id not in read
+        ]
 
     def client_problems(self, max_polls_per_second: float = 1.0) -> list[str]:
         """Every check at once, for one assertion over a whole test."""

@@ -40,8 +40,18 @@ class TaskRequest:
 
     def digest(self) -> str:
         """Identifies the work asked for, to tell the same submission sent twice."""
-        work = (self.model, self.prompt, self.negative_prompt, self.ref_img, self.style,
-                self.size, self.n, self.seed, self.ref_strength, self.ref_mode)  # fmt: skip
+        work = (
+            self.model,
+            self.prompt,
+            self.negative_prompt,
+            self.ref_img,
+            self.style,
+            self.size,
+            self.n,
+            self.seed,
+            self.ref_strength,
+            self.ref_mode,
+        )
         return f"{hash(work) & 0xFFFFFFFFFFFF:012x}"
 
     @property

@@ -7,49 +7,15 @@ advances the fake's manual clock instead, so a full realistic lifecycle runs in 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from http import HTTPStatus
 
-import dashscope
 import pytest
 import requests
 from dashscope import ImageSynthesis
-from dashscope.client import base_api
 from PIL import Image
 
-from mockscope import ManualClock, MockServer
-from tests.support import API_KEY
-
-
-class VirtualTime:
-    """Stands in for the `time` module inside the SDK's polling loop."""
-
-    def __init__(self, clock: ManualClock) -> None:
-        self._clock = clock
-        self.slept: list[float] = []
-
-    def time(self) -> float:
-        return self._clock.now_ms() / 1000
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self._clock.advance(seconds)
-
-
-@pytest.fixture
-def sdk(server: MockServer, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> VirtualTime:
-    """The SDK pointed at the fake, its polling sleeps moved onto the fake's clock."""
-    monkeypatch.setattr(dashscope, "base_http_api_url", server.base_http_api_url)
-    monkeypatch.setattr(dashscope, "api_key", API_KEY)
-    virtual_time = VirtualTime(clock)
-    monkeypatch.setattr(base_api, "time", virtual_time)
-    return virtual_time
-
-
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
+from mockscope import ManualClock
+from tests.support import VirtualTime
 
 
 def _assert_pngs(http: requests.Session, urls: list[str], size: tuple[int, int]) -> None:

@@ -236,8 +236,16 @@ def test_a_seeded_probability_gives_the_same_sequence_every_run() -> None:
     def run() -> list[int]:
         statuses = []
         with validated_server(clock=ManualClock(), seed=11) as server:
-            server.set_scenario([{"outcome": "error", "code": "ModelUnavailable",
-                                  "probability": 0.3, "match": {"operation": "get"}}])  # fmt: skip
+            server.set_scenario(
+                [
+                    {
+                        "outcome": "error",
+                        "code": "ModelUnavailable",
+                        "probability": 0.3,
+                        "match": {"operation": "get"},
+                    }
+                ]
+            )
             with httpx.Client(base_url=server.url) as api:
                 for _ in range(20):
                     statuses.append(api.get("/api/v1/tasks/x", headers=READ_HEADERS).status_code)

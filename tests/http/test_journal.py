@@ -1,0 +1,143 @@
+"""The request journal, and the checks on it that catch real client bugs."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from dashscope import ImageSynthesis
+
+from mockscope import BackendConfig, Journal, ManualClock, MockServer, Operation
+from tests.support import (
+    CREATE_PATH,
+    READ_HEADERS,
+    SUBMIT_HEADERS,
+    VirtualTime,
+    read_task,
+    submit,
+    validated_server,
+)
+
+
+def test_every_answered_request_is_journaled(api: httpx.Client, server: MockServer) -> None:
+    task_id = submit(api, n=1)
+    server.clock.advance(60)
+    read_task(api, task_id)
+    api.get("/api/v1/tasks", headers=READ_HEADERS)
+    api.get("/_mockscope/clock")  # the control plane is not journaled
+    entries = server.journal.entries()
+    assert [(e.operation, e.status) for e in entries] == [
+        (Operation.CREATE, 200),
+        (Operation.GET, 200),
+        (Operation.LIST, 200),
+    ]
+    assert entries[0].task_id == entries[1].task_id == task_id
+    assert entries[1].task_status == "SUCCEEDED"
+    assert entries[1].time_ms - entries[0].time_ms == 60_000
+    assert entries[0].api_key == "sk-test"
+
+
+def test_the_journal_over_http_filters_and_clears(api: httpx.Client, server: MockServer) -> None:
+    first, second = submit(api, n=1), submit(api, n=1)
+    read_task(api, first)
+    read_task(api, second)
+    body = api.get("/_mockscope/journal", params={"task_id": first}).json()
+    assert [(e["operation"], e["task_id"]) for e in body["entries"]] == [
+        ("create", first),
+        ("get", first),
+    ]
+    assert body["entries"][0]["api_key_id"].isdigit()
+    gets = api.get("/_mockscope/journal", params={"operation": "get"}).json()["entries"]
+    assert len(gets) == 2
+    assert api.get("/_mockscope/journal", params={"operation": "poke"}).status_code == 400
+    assert api.delete("/_mockscope/journal").json() == {"ok": True}
+    assert api.get("/_mockscope/journal").json()["entries"] == []
+
+
+def test_the_journal_stays_within_its_bound_under_100000_requests() -> None:
+    journal = Journal(capacity=1000)
+    for k in range(100_000):
+        journal.record(k, Operation.GET, "a", "sk", f"t{k % 7}", 200)
+    assert len(journal) == 1000
+    entries = journal.entries()
+    assert (entries[0].seq, entries[-1].seq) == (99_001, 100_000)
+
+
+def test_a_server_journal_keeps_only_the_newest_requests() -> None:
+    config = BackendConfig(journal_size=5)
+    with validated_server(clock=ManualClock(), config=config) as server:
+        with httpx.Client(base_url=server.url) as api:
+            for _ in range(12):
+                api.get("/api/v1/tasks/x", headers=READ_HEADERS)
+        assert [entry.seq for entry in server.journal.entries()] == [8, 9, 10, 11, 12]
+
+
+def test_a_well_behaved_client_passes_every_check(sdk: VirtualTime, server: MockServer) -> None:
+    for prompt in ("a cat", "a dog"):
+        assert ImageSynthesis.call(model="wanx-v1", prompt=prompt, n=1).status_code == 200
+    assert server.journal.client_problems(max_polls_per_second=1) == []
+    server.journal.assert_well_behaved_client()
+
+
+def test_polling_too_fast_is_caught(api: httpx.Client, server: MockServer) -> None:
+    task_id = submit(api, n=1)
+    for _ in range(3):
+        server.clock.advance(0.2)
+        read_task(api, task_id)
+    problems = server.journal.polls_faster_than(1)
+    assert len(problems) == 2
+    assert "200 ms after the previous read" in problems[0]
+
+
+def test_polling_after_a_terminal_status_is_caught(api: httpx.Client, server: MockServer) -> None:
+    task_id = submit(api, n=1)
+    server.clock.advance(60)
+    for _ in range(3):
+        read_task(api, task_id)
+        server.clock.advance(5)
+    assert server.journal.polls_after_terminal() == [
+        f"task {task_id} was read 2 more time(s) after it showed SUCCEEDED"
+    ]
+
+
+def test_ignoring_retry_after_is_caught(api: httpx.Client, server: MockServer) -> None:
+    body = {"model": "wanx-v1", "input": {"prompt": "p"}, "parameters": {"n": 1}}
+    statuses = [
+        api.post(CREATE_PATH, json=body, headers=SUBMIT_HEADERS).status_code for _ in range(4)
+    ]
+    assert statuses == [200, 200, 429, 429]
+    problems = server.journal.retry_after_ignored()
+    assert problems == ["create by sk-test came 0 ms after a 429 that said Retry-After: 1"]
+    server.clock.advance(1)
+    api.post(CREATE_PATH, json=body, headers=SUBMIT_HEADERS)
+    assert len(server.journal.retry_after_ignored()) == 1, "waiting the full second is fine"
+
+
+def test_a_resubmission_after_a_lost_answer_is_caught(
+    api: httpx.Client, server: MockServer
+) -> None:
+    body = {"model": "wanx-v1", "input": {"prompt": "p"}, "parameters": {"n": 1}}
+    lost = api.post(
+        CREATE_PATH, json=body, headers={**SUBMIT_HEADERS, "X-Mockscope-Scenario": "lost"}
+    )
+    assert lost.status_code == 500
+    server.clock.advance(1)
+    api.post(CREATE_PATH, json=body, headers=SUBMIT_HEADERS)  # the naive retry
+    problems = server.journal.duplicate_submissions()
+    assert len(problems) == 1
+    assert "submitted the same work 2 times" in problems[0]
+    assert len(server.journal.tasks_created("sk-test")) == 2
+
+
+def test_a_task_never_read_is_caught(api: httpx.Client, server: MockServer) -> None:
+    read = submit(api, n=1)
+    forgotten = submit(api, n=1)
+    read_task(api, read)
+    assert server.journal.unpolled_tasks() == [f"task {forgotten} was created and never read"]
+    with pytest.raises(AssertionError, match="never read"):
+        server.journal.assert_well_behaved_client()
+
+
+def test_reset_clears_the_journal(api: httpx.Client, server: MockServer) -> None:
+    submit(api, n=1)
+    server.reset()
+    assert server.journal.entries() == []
