@@ -6,7 +6,8 @@ import re
 
 from mockscope import spec
 from mockscope.domain.tasks import SUPPORTED_SIZES
-from mockscope.http.app import ROUTES
+from mockscope.http import control_plane
+from mockscope.http.app import OPERATION_IDS, ROUTES
 
 #: Operations the OpenAPI document describes that the fake does not serve yet.
 NOT_YET_SERVED = {"get_upload_policy"}
@@ -26,15 +27,25 @@ def _as_openapi_path(aiohttp_path: str) -> str:
     return re.sub(r"\{index:[^}]*\}\}?\.png", "{file_name}", aiohttp_path)
 
 
+def _served() -> dict[str, tuple[str, str]]:
+    """operationId -> (method, path) of every route the fake serves."""
+    served = {
+        OPERATION_IDS[operation]: (method, _as_openapi_path(path))
+        for method, path, _, operation in ROUTES
+    }
+    for method, path, _, operation_id in control_plane.ROUTES:
+        served[operation_id] = (method, f"{control_plane.PREFIX}/{path}")
+    return served
+
+
 def test_every_route_is_an_openapi_operation_with_the_same_method_and_path() -> None:
     documented = _openapi_operations()
-    for method, path, _, operation_id in ROUTES:
-        assert documented[operation_id] == (method, _as_openapi_path(path)), operation_id
+    for operation_id, route in _served().items():
+        assert documented[operation_id] == route, operation_id
 
 
 def test_every_documented_operation_is_served_or_knowingly_pending() -> None:
-    served = {operation_id for *_, operation_id in ROUTES}
-    assert set(_openapi_operations()) - served == NOT_YET_SERVED
+    assert set(_openapi_operations()) - set(_served()) == NOT_YET_SERVED
 
 
 def test_the_domain_supports_exactly_the_schema_sizes() -> None:

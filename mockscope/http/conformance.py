@@ -14,7 +14,8 @@ from aiohttp import web
 
 from mockscope import spec
 from mockscope.http.errors import Handler
-from mockscope.http.exchange import DROPPED
+from mockscope.http.exchange import DroppedResponse
+from mockscope.http.keys import OPERATION_ID
 
 ERROR_SCHEMA = "error.json"
 
@@ -36,7 +37,7 @@ CHECKED = web.AppKey("responses_checked", list[int])
 @web.middleware
 async def conformance_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
-    if DROPPED in response:
+    if isinstance(response, DroppedResponse):
         return response  # nothing was sent, so there is nothing to check
     problem = _check_aiohttp_response(_operation_id(request), response)
     request.app[CHECKED][0] += 1
@@ -52,6 +53,8 @@ def install(app: web.Application) -> None:
 
 
 def _operation_id(request: web.Request) -> str | None:
+    if OPERATION_ID in request:
+        return request[OPERATION_ID]
     route = request.match_info.route
     name = route.name if route is not None else None
     return name.removesuffix("_slash") if name else None

@@ -12,7 +12,7 @@ from mockscope.domain.identity import api_key_id
 from mockscope.domain.journal import Entry
 from mockscope.domain.operations import Operation
 from mockscope.http.control import guard
-from mockscope.http.keys import BACKEND
+from mockscope.http.keys import BACKEND, PARAMS
 from mockscope.http.parse import decode_json
 from mockscope.http.serialize import json_response, task_body
 from mockscope.scenario import Rule, ScenarioError
@@ -72,7 +72,7 @@ async def finish_task(request: web.Request) -> web.Response:
     """End a task now (one a scenario told to wait `never`, or any unfinished one)."""
     guard(request)
     backend = request.app[BACKEND]
-    view = backend.finish_task(request.match_info["task_id"])
+    view = backend.finish_task(request[PARAMS]["task_id"])
     base = f"{request.scheme}://{request.host}"
     return json_response(task_body(view, backend.new_request_id(), lambda: base))
 

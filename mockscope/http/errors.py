@@ -37,6 +37,10 @@ _STATUS_BY_CODE: dict[str, int] = {
 }
 
 
+class Dropped(Exception):
+    """The connection was dropped on purpose: there is no answer to send."""
+
+
 class InjectedError(errors.DashScopeError):
     """An error a scenario declared, with the status and code it named."""
 

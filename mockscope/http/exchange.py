@@ -9,24 +9,28 @@ DashScope envelope (never a traceback) and journals what the handler noted about
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from mockscope.backend import Backend
 from mockscope.domain import errors
 from mockscope.domain.identity import Caller
 from mockscope.domain.journal import NO_ANSWER
 from mockscope.domain.operations import Operation
-from mockscope.http.errors import dashscope_error_response, log, router_error
-from mockscope.http.faults import Dropped
-from mockscope.http.keys import BACKEND
+from mockscope.http.errors import Dropped, dashscope_error_response, log, router_error
+from mockscope.http.task_bodies import TaskBodies
 
 
 @dataclass(slots=True)
 class Note:
-    """What a handler learned about its call, for the journal."""
+    """One API call's context: the backend serving it, and what the handler learned about it
+    for the journal."""
 
+    backend: Backend
+    bodies: TaskBodies
     caller: Caller | None = None
     task_id: str | None = None
     task_status: str | None = None
@@ -34,62 +38,80 @@ class Note:
     outcome: str = ""
 
 
-NOTE = web.RequestKey("note", Note)
-#: Marks the placeholder answer of a dropped connection (nothing of it reaches the wire).
-DROPPED = web.ResponseKey("dropped", bool)
+class DroppedResponse(web.Response):
+    """The placeholder answer of a dropped connection: nothing of it reaches the wire."""
+
+    def __init__(self) -> None:
+        super().__init__(status=499)
 
 
-def note(request: web.Request) -> Note:
-    return request[NOTE]
+ApiHandler = Callable[[web.Request, Note], Awaitable[web.StreamResponse]]
 
 
-def exchange(operation: Operation | None, handler: Handler) -> Handler:
-    """The handler, answering every error as an envelope and journaling API calls."""
+def api_route(
+    operation: Operation, handler: ApiHandler, backend: Backend, bodies: TaskBodies
+) -> Handler:
+    """An API handler for one app's backend, answering every error as an envelope and
+    journaling the call."""
 
     @functools.wraps(handler)
     async def answer(request: web.Request) -> web.StreamResponse:
-        request[NOTE] = noted = Note()
+        noted = Note(backend, bodies)
         status = NO_ANSWER
         response: web.StreamResponse | None = None
         try:
-            response = await _answer(handler, request)
-            status = NO_ANSWER if DROPPED in response else response.status
+            try:
+                response = await handler(request, noted)
+            except Exception as error:
+                response = _failure(request, error)
+            if not isinstance(response, DroppedResponse):
+                status = response.status
             return response
         finally:
             # Journaled even when the answer never goes out (dropped, or the client gave up).
-            if operation is not None:
-                _journal(request, operation, noted, status, response)
+            _journal(operation, noted, status, response)
 
     return answer
 
 
-async def _answer(handler: Handler, request: web.Request) -> web.StreamResponse:
+def plain_route(handler: Handler) -> Handler:
+    """A handler that is not journaled, answering every error as an envelope."""
+
+    @functools.wraps(handler)
+    async def answer(request: web.Request) -> web.StreamResponse:
+        return await _answer(request, handler(request))
+
+    return answer
+
+
+async def _answer(
+    request: web.Request, answering: Awaitable[web.StreamResponse]
+) -> web.StreamResponse:
     try:
-        return await handler(request)
-    except errors.DashScopeError as error:
+        return await answering
+    except Exception as error:
+        return _failure(request, error)
+
+
+def _failure(request: web.Request, error: Exception) -> web.StreamResponse:
+    """The answer to a handler that raised: an envelope, or nothing for a dropped line."""
+    if isinstance(error, errors.DashScopeError):
         return dashscope_error_response(request, error)
-    except Dropped:
+    if isinstance(error, Dropped):
         # The connection is gone; aiohttp writes nothing on a closed transport.
-        placeholder = web.Response(status=499)
-        placeholder[DROPPED] = True
-        return placeholder
-    except web.HTTPException as http_error:
-        if http_error.status < 400:
-            raise
-        return router_error(request, http_error)
-    except Exception:
-        log.exception("unexpected error answering %s %s", request.method, request.path)
-        return dashscope_error_response(request, errors.InternalError())
+        return DroppedResponse()
+    if isinstance(error, web.HTTPException) and error.status >= 400:
+        return router_error(request, error)
+    if isinstance(error, web.HTTPException):
+        raise error
+    log.exception("unexpected error answering %s %s", request.method, request.path, exc_info=error)
+    return dashscope_error_response(request, errors.InternalError())
 
 
 def _journal(
-    request: web.Request,
-    operation: Operation,
-    noted: Note,
-    status: int,
-    response: web.StreamResponse | None,
+    operation: Operation, noted: Note, status: int, response: web.StreamResponse | None
 ) -> None:
-    backend = request.app[BACKEND]
+    backend = noted.backend
     caller = noted.caller
     retry_after = None
     if status == 429 and response is not None and "Retry-After" in response.headers:

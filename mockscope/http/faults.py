@@ -17,9 +17,9 @@ from aiohttp import web
 from mockscope import spec
 from mockscope.domain import errors
 from mockscope.domain.clock import ManualClock
-from mockscope.domain.identity import Caller
 from mockscope.domain.operations import Operation
-from mockscope.http.errors import InjectedError
+from mockscope.http.errors import Dropped, InjectedError
+from mockscope.http.exchange import Note
 from mockscope.http.keys import BACKEND, WAITERS
 from mockscope.scenario import (
     NOTHING,
@@ -36,19 +36,16 @@ SCENARIO_HEADER = "X-Mockscope-Scenario"
 RULE_SCHEMA = "scenario.json#/$defs/rule"
 
 
-class Dropped(Exception):
-    """The connection was dropped on purpose: there is no answer to send."""
-
-
 def resolve(
-    request: web.Request, operation: Operation, caller: Caller | None, prompt: str | None = None
+    request: web.Request, noted: Note, operation: Operation, prompt: str | None = None
 ) -> Resolution:
     """The outcomes the installed scenario and the request's own header pick for this call."""
-    scenario = request.app[BACKEND].scenario
+    scenario = noted.backend.scenario
     header = request.headers.get(SCENARIO_HEADER)
     if not scenario.rules and header is None:
         return NOTHING
     extra = [header_rule(header)] if header is not None else []
+    caller = noted.caller
     call = Call(
         operation,
         caller.api_key if caller else None,
@@ -71,10 +68,8 @@ def header_rule(value: str) -> Rule:
         raise errors.InvalidParameter(f"Invalid {SCENARIO_HEADER} `{value}`: {error}.") from None
 
 
-async def before(request: web.Request, outcome: Outcome | None) -> None:
+async def before(request: web.Request, outcome: Outcome) -> None:
     """Act on an outcome that replaces or holds back the answer, before the operation runs."""
-    if outcome is None:
-        return
     kind, params = outcome.kind, outcome.params
     if kind == "error":
         raise InjectedError(params["status"], params["code"], params["message"])
@@ -88,12 +83,8 @@ async def before(request: web.Request, outcome: Outcome | None) -> None:
         drop(request, reset=kind == "reset")
 
 
-async def after(
-    request: web.Request, outcome: Outcome | None, response: web.Response
-) -> web.Response:
+async def after(request: web.Request, outcome: Outcome, response: web.Response) -> web.Response:
     """Act on an outcome that spoils an answer already made."""
-    if outcome is None:
-        return response
     kind = outcome.kind
     if kind == "truncate":
         _send_truncated(request, response)

@@ -14,20 +14,21 @@ from aiohttp import web
 from mockscope.backend import ResultGone
 from mockscope.domain.operations import Operation
 from mockscope.http import faults
-from mockscope.http.exchange import note
+from mockscope.http.exchange import Note
 from mockscope.http.keys import BACKEND
 
 _NO_SUCH_KEY = ("NoSuchKey", "The specified key does not exist.")
 _EXPIRED = ("AccessDenied", "Request has expired.")
 
 
-async def download_result(request: web.Request) -> web.Response:
-    backend = request.app[BACKEND]
-    task_id = note(request).task_id = request.match_info["task_id"]
+async def download_result(request: web.Request, noted: Note) -> web.Response:
+    backend = noted.backend
+    task_id = noted.task_id = request.match_info["task_id"]
     index = int(request.match_info["index"])
-    outcomes = faults.resolve(request, Operation.DOWNLOAD, None)
-    note(request).outcome = outcomes.describe()
-    await faults.before(request, outcomes.request)
+    outcomes = faults.resolve(request, noted, Operation.DOWNLOAD)
+    noted.outcome = outcomes.describe()
+    if outcomes.request is not None:
+        await faults.before(request, outcomes.request)
     try:
         spec = backend.result_image(task_id, index)
     except ResultGone as gone:
@@ -36,7 +37,9 @@ async def download_result(request: web.Request) -> web.Response:
     # Rendering takes milliseconds of CPU: keep it off the event loop.
     png = await asyncio.get_running_loop().run_in_executor(None, backend.render, spec)
     response = web.Response(body=png, content_type="image/png")
-    return await faults.after(request, outcomes.request, response)
+    if outcomes.request is not None:
+        return await faults.after(request, outcomes.request, response)
+    return response
 
 
 def _storage_error(request: web.Request, status: int, code: str, message: str) -> web.Response:

@@ -8,24 +8,24 @@ from mockscope.domain import errors
 from mockscope.domain.identity import Caller
 from mockscope.domain.operations import Operation
 from mockscope.http import faults
-from mockscope.http.exchange import note
-from mockscope.http.keys import BACKEND, PUBLIC_URL
+from mockscope.http.exchange import Note
+from mockscope.http.keys import PUBLIC_URL
 from mockscope.http.parse import parse_create_request, parse_list_query
 from mockscope.http.serialize import (
     cancel_body,
     create_body,
+    json_bytes_response,
     json_response,
     list_body,
-    task_body,
 )
 
 
-def _caller(request: web.Request) -> Caller:
+def _caller(request: web.Request, noted: Note) -> Caller:
     headers = request.headers
-    caller = request.app[BACKEND].authenticate(
+    caller = noted.backend.authenticate(
         headers.get("Authorization"), headers.get("X-DashScope-WorkSpace")
     )
-    note(request).caller = caller
+    noted.caller = caller
     return caller
 
 
@@ -34,59 +34,68 @@ def base_url(request: web.Request) -> str:
     return request.app[PUBLIC_URL] or f"{request.scheme}://{request.host}"
 
 
-async def create_task(request: web.Request) -> web.Response:
-    backend = request.app[BACKEND]
-    caller = _caller(request)
+async def create_task(request: web.Request, noted: Note) -> web.Response:
+    backend = noted.backend
+    caller = _caller(request, noted)
     if request.headers.get("X-DashScope-Async", "").strip().lower() != "enable":
         raise errors.AccessDenied(errors.AccessDenied.synchronous_message)
     task_request = parse_create_request(await request.read(), backend.model_exists)
-    outcomes = faults.resolve(request, Operation.CREATE, caller, task_request.prompt)
-    noted = note(request)
+    outcomes = faults.resolve(request, noted, Operation.CREATE, task_request.prompt)
     noted.outcome = outcomes.describe()
-    await faults.before(request, outcomes.request)
+    if outcomes.request is not None:
+        await faults.before(request, outcomes.request)
     request_id = backend.new_request_id()
     task_id = backend.create_task(caller, task_request, request_id, outcomes.task)
     noted.task_id, noted.work = task_id, task_request.digest()
     response = json_response(create_body(task_id, request_id))
-    return await faults.after(request, outcomes.request, response)
+    if outcomes.request is not None:
+        return await faults.after(request, outcomes.request, response)
+    return response
 
 
-async def get_task(request: web.Request) -> web.Response:
-    backend = request.app[BACKEND]
-    caller = _caller(request)
-    task_id = request.match_info["task_id"]
-    noted = note(request)
-    noted.task_id = task_id
-    outcomes = faults.resolve(request, Operation.GET, caller)
+async def get_task(request: web.Request, noted: Note) -> web.Response:
+    backend = noted.backend
+    caller = _caller(request, noted)
+    task_id = noted.task_id = request.match_info["task_id"]
+    outcomes = faults.resolve(request, noted, Operation.GET)
     if outcomes.request is not None:
         noted.outcome = outcomes.describe()
         await faults.before(request, outcomes.request)
     view = backend.get_task(caller, task_id)
     noted.task_status = view.status
-    response = json_response(task_body(view, backend.new_request_id(), lambda: base_url(request)))
-    return await faults.after(request, outcomes.request, response)
+    body = noted.bodies.render(view, backend.new_request_id(), lambda: base_url(request))
+    response = json_bytes_response(body)
+    if outcomes.request is not None:
+        return await faults.after(request, outcomes.request, response)
+    return response
 
 
-async def cancel_task(request: web.Request) -> web.Response:
+async def cancel_task(request: web.Request, noted: Note) -> web.Response:
     # Any body is ignored: the aiohttp SDK sends one, the others send none.
-    backend = request.app[BACKEND]
-    caller = _caller(request)
-    task_id = note(request).task_id = request.match_info["task_id"]
-    outcomes = faults.resolve(request, Operation.CANCEL, caller)
-    note(request).outcome = outcomes.describe()
-    await faults.before(request, outcomes.request)
+    backend = noted.backend
+    caller = _caller(request, noted)
+    task_id = noted.task_id = request.match_info["task_id"]
+    outcomes = faults.resolve(request, noted, Operation.CANCEL)
+    noted.outcome = outcomes.describe()
+    if outcomes.request is not None:
+        await faults.before(request, outcomes.request)
     backend.cancel_task(caller, task_id)
     response = json_response(cancel_body(backend.new_request_id()))
-    return await faults.after(request, outcomes.request, response)
+    if outcomes.request is not None:
+        return await faults.after(request, outcomes.request, response)
+    return response
 
 
-async def list_tasks(request: web.Request) -> web.Response:
-    backend = request.app[BACKEND]
-    caller = _caller(request)
+async def list_tasks(request: web.Request, noted: Note) -> web.Response:
+    backend = noted.backend
+    caller = _caller(request, noted)
     query = parse_list_query(request.query)
-    outcomes = faults.resolve(request, Operation.LIST, caller)
-    note(request).outcome = outcomes.describe()
-    await faults.before(request, outcomes.request)
+    outcomes = faults.resolve(request, noted, Operation.LIST)
+    noted.outcome = outcomes.describe()
+    if outcomes.request is not None:
+        await faults.before(request, outcomes.request)
     page = backend.list_tasks(caller, query)
     response = json_response(list_body(page, backend.new_request_id()))
-    return await faults.after(request, outcomes.request, response)
+    if outcomes.request is not None:
+        return await faults.after(request, outcomes.request, response)
+    return response

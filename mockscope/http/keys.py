@@ -15,3 +15,7 @@ PUBLIC_URL = web.AppKey("public_url", str)
 CONTROL_TOKEN = web.AppKey("control_token", str)
 #: Answers held back on purpose (delays, lost answers); let go when the server stops.
 WAITERS = web.AppKey("waiters", set[asyncio.Future[None]])
+#: Path parameters of the control route, e.g. the task id of .../tasks/{task_id}/finish.
+PARAMS = web.RequestKey("control_params", dict[str, str])
+#: The control operation a request was dispatched to (its operationId in openapi.yaml).
+OPERATION_ID = web.RequestKey("control_operation", str)

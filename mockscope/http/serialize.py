@@ -38,12 +38,14 @@ def format_time(epoch_ms: int) -> str:
 def json_response(
     body: object, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
+    return json_bytes_response(orjson.dumps(body), status, headers)
+
+
+def json_bytes_response(
+    body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
-        body=orjson.dumps(body),
-        status=status,
-        headers=headers,
-        content_type="application/json",
-        charset="utf-8",
+        body=body, status=status, headers=headers, content_type="application/json", charset="utf-8"
     )
 
 

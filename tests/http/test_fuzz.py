@@ -150,7 +150,7 @@ def test_near_valid_bodies_are_accepted_or_refused_with_an_envelope(
     tail=st.text(
         alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="#?%"),
         max_size=30,
-    ),
+    ).filter(lambda tail: not tail.startswith("/")),  # "//..." would name another host
     headers=st.dictionaries(
         st.sampled_from(
             ["Authorization", "X-DashScope-Async", "Content-Type", "X-Mockscope-Token"]
