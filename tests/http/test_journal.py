@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from dashscope import ImageSynthesis
+from multidict import CIMultiDict, CIMultiDictProxy
 
-from mockscope import BackendConfig, Journal, ManualClock, MockServer, Operation
+from mockscope import BackendConfig, Journal, Limits, ManualClock, MockServer, Operation
 from tests.support import (
     CREATE_PATH,
     READ_HEADERS,
@@ -141,3 +144,30 @@ def test_reset_clears_the_journal(api: httpx.Client, server: MockServer) -> None
     submit(api, n=1)
     server.reset()
     assert server.journal.entries() == []
+
+
+def test_100000_requests_through_the_real_handlers_keep_the_journal_bounded() -> None:
+    server = MockServer(
+        clock=ManualClock(), limits=Limits.unlimited(), config=BackendConfig(journal_size=2_000)
+    )
+    route = next(r for r in server.app.router.routes() if r.name == "get_task")
+    headers = CIMultiDictProxy(CIMultiDict(READ_HEADERS))
+
+    class Request:
+        """What the read handler and its wrapper look at (an aiohttp request has much more,
+        and costs far more to fake 100,000 times)."""
+
+        def __init__(self, task_id: str) -> None:
+            self.headers = headers
+            self.match_info = {"task_id": task_id}
+
+    async def hammer() -> None:
+        for k in range(100_000):
+            response = await route.handler(Request(f"t{k}"))  # type: ignore[arg-type]
+            assert response.status == 200
+
+    asyncio.run(hammer())
+    entries = server.journal.entries()
+    assert len(entries) == 2_000
+    assert (entries[0].seq, entries[-1].seq) == (98_001, 100_000)
+    assert entries[-1].task_id == "t99999"

@@ -311,3 +311,16 @@ def test_reset_restores_the_scenario_the_server_started_with() -> None:
         server.reset()
         with httpx.Client(base_url=server.url) as api:
             assert api.get("/api/v1/tasks/x", headers=READ_HEADERS).status_code == 500
+
+
+def test_a_delay_drawn_between_min_and_max_is_released_by_max(
+    api: httpx.Client, server: MockServer
+) -> None:
+    answers: list[httpx.Response] = []
+    caller = threading.Thread(target=lambda: answers.append(_create(api, "delay; min=1; max=3")))
+    caller.start()
+    time.sleep(0.2)
+    assert caller.is_alive(), "held for at least the minimum"
+    server.clock.advance(3)
+    caller.join(5)
+    assert answers[0].status_code == 200
