@@ -19,6 +19,7 @@ from mockscope.domain.operations import Operation
 from mockscope.domain.ratelimit import Limits, RateLimiter
 from mockscope.domain.store import TaskStore
 from mockscope.domain.tasks import Task, TaskRequest, TaskView
+from mockscope.domain.uploads import Certificate, Uploads
 from mockscope.scenario import Outcome as ScenarioOutcome
 from mockscope.scenario import Rule, Scenario, rules_from_document
 from mockscope.shaping import shape_task
@@ -86,6 +87,7 @@ class Backend:
         self.limiter = RateLimiter(config.limits)
         self.store = TaskStore(config.retention_ms, config.limits.concurrency)
         self.journal = Journal(config.journal_size)
+        self.uploads = Uploads(secret=f"mockscope/{config.seed}/{id(self)}".encode())
         self.scenario = self._initial_scenario()
         self._images = ImageCache()
         self._submissions = 0
@@ -109,14 +111,17 @@ class Backend:
         request: TaskRequest,
         request_id: str = "",
         declared: ScenarioOutcome | None = None,
+        resolve_oss: bool = False,
     ) -> str:
         """Queue a task and return its id; it is PENDING until its account has a free slot.
 
-        `declared` is a scenario's task outcome (failed, partial, suspended, ...), if any.
+        `declared` is a scenario's task outcome (failed, partial, suspended, ...), if any;
+        `resolve_oss` says the caller asked for `oss://` references to be resolved.
         """
         if not self.model_exists(request.model):
             raise errors.ModelNotFound.for_model(request.model)
         now = self.clock.now_ms()
+        self._check_reference(caller, request.ref_img, resolve_oss, now)
         self._throttle(Operation.CREATE, caller, now, request.model)
         self._housekeeping(now)
         shape = shape_task(request, self.config.timing, declared)
@@ -204,6 +209,33 @@ class Backend:
             for account in self.store.accounts():
                 self._replan(account.name, now)
 
+    def upload_certificate(self, caller: Caller, model: str) -> Certificate:
+        """A certificate to upload one or more files for `model` (getPolicy)."""
+        now = self.clock.now_ms()
+        self._throttle(Operation.UPLOAD, caller, now)
+        return self.uploads.certificate(caller.account, model, now, self.ids.request_id())
+
+    def store_upload(
+        self,
+        *,
+        policy: str,
+        signature: str,
+        key: str,
+        data: bytes,
+        content_type: str,
+        forbid_overwrite: bool,
+    ) -> None:
+        """Keep a file posted to object storage with a certificate (StorageError if refused)."""
+        self.uploads.store(
+            policy=policy,
+            signature=signature,
+            key=key,
+            data=data,
+            content_type=content_type,
+            forbid_overwrite=forbid_overwrite,
+            now_ms=self.clock.now_ms(),
+        )
+
     def finish_task(self, task_id: str) -> TaskView:
         """End a task now, whatever its plan said (for tasks told to wait `never`)."""
         now = self.clock.now_ms()
@@ -229,8 +261,10 @@ class Backend:
         if account is not None:
             self.store.remove_account(account)
             self.limiter.forget(account)
+            self.uploads.clear(account)
             return
         self.store.clear()
+        self.uploads.clear()
         self.limiter.clear()
         self.journal.clear()
         self.scenario = self._initial_scenario()
@@ -251,6 +285,17 @@ class Backend:
         queue_ms = self.config.timing.queue_ms
         for task in account.replan(queue_ms, self.store.concurrency, now):
             self.store.rescheduled(task)
+
+    def _check_reference(
+        self, caller: Caller, reference: str | None, resolve_oss: bool, now: int
+    ) -> None:
+        """An `oss://` reference must be asked to be resolved, and name a current upload."""
+        if reference is None or not reference.startswith("oss://"):
+            return
+        if not resolve_oss:
+            raise errors.InvalidParameter(errors.OSS_UNRESOLVED_MESSAGE)
+        if self.uploads.resolve(reference.removeprefix("oss://"), caller.account, now) is None:
+            raise errors.InvalidURL(errors.InvalidURL.missing_message)
 
     def _moved(self, task: Task, now: int) -> None:
         """A task's plan was moved by hand: its queue and its expiry follow."""

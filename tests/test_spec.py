@@ -10,7 +10,7 @@ from mockscope.http import control_plane
 from mockscope.http.app import OPERATION_IDS, ROUTES
 
 #: Operations the OpenAPI document describes that the fake does not serve yet.
-NOT_YET_SERVED = {"get_upload_policy"}
+NOT_YET_SERVED: set[str] = set()
 
 
 def _openapi_operations() -> dict[str, tuple[str, str]]:
@@ -30,8 +30,7 @@ def _as_openapi_path(aiohttp_path: str) -> str:
 def _served() -> dict[str, tuple[str, str]]:
     """operationId -> (method, path) of every route the fake serves."""
     served = {
-        OPERATION_IDS[operation]: (method, _as_openapi_path(path))
-        for method, path, _, operation in ROUTES
+        OPERATION_IDS[path]: (method, _as_openapi_path(path)) for method, path, _, _ in ROUTES
     }
     for method, path, _, operation_id in control_plane.ROUTES:
         served[operation_id] = (method, f"{control_plane.PREFIX}/{path}")

@@ -55,6 +55,14 @@ class InvalidParameter(DashScopeError):
     )
 
 
+class InvalidURL(DashScopeError):
+    code = "InvalidURL"
+    default_message = "Invalid URL provided in your request."
+    missing_message: ClassVar[str] = (
+        "Required URL is missing or invalid, please check the request URL."
+    )
+
+
 class ModelNotFound(DashScopeError):
     code = "ModelNotFound"
     default_message = "Model can not be found."
@@ -93,6 +101,11 @@ class MethodNotAllowed(DashScopeError):
     code = "MethodNotAllowed"
     default_message = "The request method is not allowed for this resource."
 
+
+#: An `oss://` reference sent without `X-DashScope-OssResourceResolve: enable`.
+OSS_UNRESOLVED_MESSAGE = (
+    "The provided URL does not appear to be valid. Ensure it is correctly formatted."
+)
 
 #: Task-level failure texts (HTTP 200, inside `output`), verbatim from the service.
 UNSUPPORTED_SIZE_MESSAGE = (

@@ -71,6 +71,8 @@ class Limits:
     get_per_second: int | None = 20
     list_per_second: int | None = 20
     cancel_per_second: int | None = 20
+    #: Upload certificates (getPolicy) per second per account (100 per account and model live).
+    upload_per_second: int | None = 100
     #: Per-model submission limits that replace `create_per_second` (None: unlimited).
     create_per_model: Mapping[str, int | None] = field(default_factory=dict)
     #: Tasks one account may have running at once; the rest wait PENDING.
@@ -82,6 +84,7 @@ class Limits:
             self.get_per_second,
             self.list_per_second,
             self.cancel_per_second,
+            self.upload_per_second,
             *self.create_per_model.values(),
         ]
         if any(rate is not None and rate < 1 for rate in rates):
@@ -92,7 +95,7 @@ class Limits:
     @classmethod
     def unlimited(cls, concurrency: int = 1) -> Limits:
         """No rate limits at all (the run queue still applies)."""
-        return cls(None, None, None, None, concurrency=concurrency)
+        return cls(None, None, None, None, None, concurrency=concurrency)
 
     def per_second(self, operation: Operation, model: str = "") -> int | None:
         if operation is Operation.GET:
@@ -103,6 +106,8 @@ class Limits:
             return self.create_per_second
         if operation is Operation.LIST:
             return self.list_per_second
+        if operation is Operation.UPLOAD:
+            return self.upload_per_second
         return self.cancel_per_second
 
 
@@ -123,7 +128,7 @@ class RateLimiter:
         # Reads are the hottest path: their rates are looked up once per change of limits.
         self._unlimited_reads = {
             operation
-            for operation in (Operation.GET, Operation.LIST, Operation.CANCEL)
+            for operation in (Operation.GET, Operation.LIST, Operation.CANCEL, Operation.UPLOAD)
             if limits.per_second(operation) is None
         }
 

@@ -17,6 +17,7 @@ from mockscope.http import (
     files,
     handlers,
     parse,
+    uploads,
 )
 from mockscope.http.errors import unrouted
 from mockscope.http.exchange import ApiHandler, api_route, plain_route
@@ -37,15 +38,21 @@ ROUTES: tuple[tuple[str, str, ApiHandler, Operation], ...] = (
     ("GET", f"{API}/tasks", handlers.list_tasks, Operation.LIST),
     ("POST", f"{API}/tasks/{{task_id}}/cancel", handlers.cancel_task, Operation.CANCEL),
     ("GET", "/results/{task_id}/{index:\\d{1,3}}.png", files.download_result, Operation.DOWNLOAD),
+    ("GET", f"{API}/uploads", uploads.get_upload_policy, Operation.UPLOAD),
+    ("POST", uploads.UPLOAD_PATH, uploads.upload_file, Operation.UPLOAD),
 )
-#: The operationId in openapi.yaml of each API operation.
+#: The operationId in openapi.yaml of each API route, by path.
 OPERATION_IDS = {
-    Operation.GET: "get_task",
-    Operation.CREATE: "create_task",
-    Operation.LIST: "list_tasks",
-    Operation.CANCEL: "cancel_task",
-    Operation.DOWNLOAD: "download_result",
+    f"{API}/tasks/{{task_id}}": "get_task",
+    CREATE_PATH: "create_task",
+    f"{API}/tasks": "list_tasks",
+    f"{API}/tasks/{{task_id}}/cancel": "cancel_task",
+    "/results/{task_id}/{index:\\d{1,3}}.png": "download_result",
+    f"{API}/uploads": "get_upload_policy",
+    uploads.UPLOAD_PATH: "upload_file",
 }
+#: Large enough for a 10 MB reference image in a form; JSON bodies have their own 1 MB limit.
+CLIENT_MAX_SIZE = 11 * 1024 * 1024
 
 
 # The request schemas are compiled once per process, on import: every server started in the
@@ -68,7 +75,7 @@ def create_app(
 ) -> web.Application:
     """The fake service as an aiohttp application around `backend`."""
     middlewares = [conformance.conformance_middleware] if validate_responses else []
-    app = web.Application(middlewares=middlewares)
+    app = web.Application(middlewares=middlewares, client_max_size=CLIENT_MAX_SIZE)
     if validate_responses:
         conformance.install(app)
     app[BACKEND] = backend
@@ -79,7 +86,7 @@ def create_app(
     bodies = TaskBodies()
     for method, path, handler, operation in ROUTES:
         answer = api_route(operation, handler, backend, bodies)
-        operation_id = OPERATION_IDS[operation]
+        operation_id = OPERATION_IDS[path]
         if not path.startswith(API):
             app.router.add_route(method, path, answer, name=operation_id)
         elif "{" in path:

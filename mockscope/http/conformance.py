@@ -63,7 +63,7 @@ def _operation_id(request: web.Request) -> str | None:
 def _check_aiohttp_response(operation_id: str | None, response: web.StreamResponse) -> str | None:
     if not isinstance(response, web.Response):
         return "streamed responses are not part of the API"
-    body = response.body
+    body = b"" if response.body is None else response.body
     if not isinstance(body, bytes):
         return "response body is not bytes"
     return check_response(operation_id, response.status, response.content_type, body)
@@ -83,6 +83,8 @@ def check_response(
     expected = spec.response_spec(operation_id, status)
     if expected is None:
         return f"{operation_id} does not document status {status}"
+    if not expected.media_types:
+        return None if not body else f"{operation_id} {status}: documented without a body"
     if content_type not in expected.media_types:
         return f"{operation_id} {status}: content type {content_type!r} not documented"
     if expected.json_ref is not None and content_type == "application/json":

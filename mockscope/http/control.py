@@ -19,7 +19,7 @@ from mockscope.domain.lifecycle import FOREVER_MS
 from mockscope.domain.ratelimit import Limits
 from mockscope.domain.tasks import Task
 from mockscope.http.keys import BACKEND, CONTROL_TOKEN
-from mockscope.http.parse import decode_json
+from mockscope.http.parse import decode_json, read_body
 from mockscope.http.serialize import format_time, json_response
 
 PREFIX = "/_mockscope"
@@ -66,7 +66,7 @@ async def get_clock(request: web.Request) -> web.Response:
 
 async def advance_clock(request: web.Request) -> web.Response:
     guard(request)
-    body = validated(await request.read(), ADVANCE_SCHEMA, "clock advance")
+    body = validated(await read_body(request), ADVANCE_SCHEMA, "clock advance")
     request.app[BACKEND].clock.advance(float(body["seconds"]))
     return json_response(_clock_body(request))
 
@@ -86,6 +86,7 @@ def _limits_body(limits: Limits) -> dict[str, Any]:
         "get_per_second": limits.get_per_second,
         "list_per_second": limits.list_per_second,
         "cancel_per_second": limits.cancel_per_second,
+        "upload_per_second": limits.upload_per_second,
         "create_per_model": dict(limits.create_per_model),
         "concurrency": limits.concurrency,
     }
@@ -98,7 +99,7 @@ async def get_limits(request: web.Request) -> web.Response:
 
 async def set_limits(request: web.Request) -> web.Response:
     guard(request)
-    body = validated(await request.read(), LIMITS_SCHEMA, "limits")
+    body = validated(await read_body(request), LIMITS_SCHEMA, "limits")
     backend = request.app[BACKEND]
     backend.set_limits(replace(backend.limits, **body))
     return json_response(_limits_body(backend.limits))

@@ -13,7 +13,7 @@ from mockscope.domain.journal import Entry
 from mockscope.domain.operations import Operation
 from mockscope.http.control import guard
 from mockscope.http.keys import BACKEND, PARAMS
-from mockscope.http.parse import decode_json
+from mockscope.http.parse import decode_json, read_body
 from mockscope.http.serialize import json_response, task_body
 from mockscope.scenario import Rule, ScenarioError
 
@@ -29,7 +29,7 @@ async def get_scenario(request: web.Request) -> web.Response:
 async def set_scenario(request: web.Request) -> web.Response:
     """Replace the scenario in force; a malformed one is refused whole."""
     guard(request)
-    document = decode_json(await request.read())
+    document = decode_json(await read_body(request))
     if not isinstance(document, dict):
         raise errors.InvalidParameter("Invalid scenario: expected an object with `rules`.")
     try:

@@ -28,6 +28,7 @@ _STATUS_BY_CODE: dict[str, int] = {
     errors.EmptyModel.code: 400,
     errors.EmptyInput.code: 400,
     errors.InvalidParameter.code: 400,
+    errors.InvalidURL.code: 400,
     errors.UnsupportedOperation.code: 400,
     errors.ModelNotFound.code: 404,
     errors.NotFound.code: 404,

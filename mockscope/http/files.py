@@ -33,7 +33,7 @@ async def download_result(request: web.Request, noted: Note) -> web.Response:
         spec = backend.result_image(task_id, index)
     except ResultGone as gone:
         status, (code, message) = (403, _EXPIRED) if gone.expired else (404, _NO_SUCH_KEY)
-        return _storage_error(request, status, code, message)
+        return storage_error(request, status, code, message)
     # Rendering takes milliseconds of CPU: keep it off the event loop.
     png = await asyncio.get_running_loop().run_in_executor(None, backend.render, spec)
     response = web.Response(body=png, content_type="image/png")
@@ -42,7 +42,8 @@ async def download_result(request: web.Request, noted: Note) -> web.Response:
     return response
 
 
-def _storage_error(request: web.Request, status: int, code: str, message: str) -> web.Response:
+def storage_error(request: web.Request, status: int, code: str, message: str) -> web.Response:
+    """An OSS-style XML error document."""
     request_id = request.app[BACKEND].new_request_id().replace("-", "").upper()[:24]
     document = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'

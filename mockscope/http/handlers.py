@@ -10,7 +10,7 @@ from mockscope.domain.operations import Operation
 from mockscope.http import faults
 from mockscope.http.exchange import Note
 from mockscope.http.keys import PUBLIC_URL
-from mockscope.http.parse import parse_create_request, parse_list_query
+from mockscope.http.parse import parse_create_request, parse_list_query, read_body
 from mockscope.http.serialize import (
     cancel_body,
     create_body,
@@ -20,7 +20,8 @@ from mockscope.http.serialize import (
 )
 
 
-def _caller(request: web.Request, noted: Note) -> Caller:
+def caller_of(request: web.Request, noted: Note) -> Caller:
+    """The authenticated caller of an API request (noted for the journal)."""
     headers = request.headers
     caller = noted.backend.authenticate(
         headers.get("Authorization"), headers.get("X-DashScope-WorkSpace")
@@ -36,16 +37,17 @@ def base_url(request: web.Request) -> str:
 
 async def create_task(request: web.Request, noted: Note) -> web.Response:
     backend = noted.backend
-    caller = _caller(request, noted)
+    caller = caller_of(request, noted)
     if request.headers.get("X-DashScope-Async", "").strip().lower() != "enable":
         raise errors.AccessDenied(errors.AccessDenied.synchronous_message)
-    task_request = parse_create_request(await request.read(), backend.model_exists)
+    task_request = parse_create_request(await read_body(request), backend.model_exists)
     outcomes = faults.resolve(request, noted, Operation.CREATE, task_request.prompt)
     noted.outcome = outcomes.describe()
     if outcomes.request is not None:
         await faults.before(request, outcomes.request)
     request_id = backend.new_request_id()
-    task_id = backend.create_task(caller, task_request, request_id, outcomes.task)
+    resolve_oss = request.headers.get("X-DashScope-OssResourceResolve", "").lower() == "enable"
+    task_id = backend.create_task(caller, task_request, request_id, outcomes.task, resolve_oss)
     noted.task_id, noted.work = task_id, task_request.digest()
     response = json_response(create_body(task_id, request_id))
     if outcomes.request is not None:
@@ -55,7 +57,7 @@ async def create_task(request: web.Request, noted: Note) -> web.Response:
 
 async def get_task(request: web.Request, noted: Note) -> web.Response:
     backend = noted.backend
-    caller = _caller(request, noted)
+    caller = caller_of(request, noted)
     task_id = noted.task_id = request.match_info["task_id"]
     outcomes = faults.resolve(request, noted, Operation.GET)
     if outcomes.request is not None:
@@ -73,7 +75,7 @@ async def get_task(request: web.Request, noted: Note) -> web.Response:
 async def cancel_task(request: web.Request, noted: Note) -> web.Response:
     # Any body is ignored: the aiohttp SDK sends one, the others send none.
     backend = noted.backend
-    caller = _caller(request, noted)
+    caller = caller_of(request, noted)
     task_id = noted.task_id = request.match_info["task_id"]
     outcomes = faults.resolve(request, noted, Operation.CANCEL)
     noted.outcome = outcomes.describe()
@@ -88,7 +90,7 @@ async def cancel_task(request: web.Request, noted: Note) -> web.Response:
 
 async def list_tasks(request: web.Request, noted: Note) -> web.Response:
     backend = noted.backend
-    caller = _caller(request, noted)
+    caller = caller_of(request, noted)
     query = parse_list_query(request.query)
     outcomes = faults.resolve(request, noted, Operation.LIST)
     noted.outcome = outcomes.describe()

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from aiohttp import web
 
 from mockscope import spec
 from mockscope.domain import errors
@@ -23,6 +24,21 @@ if TYPE_CHECKING:
 
 CREATE_REQUEST_SCHEMA = "task-create-request.json"
 BEIJING = timezone(timedelta(hours=8))
+
+
+#: JSON bodies are small; the larger application limit exists for file uploads.
+MAX_JSON_BYTES = 1024 * 1024
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The body of a JSON request, refused with 413 past MAX_JSON_BYTES."""
+    declared = request.content_length
+    if declared is not None and declared > MAX_JSON_BYTES:
+        raise web.HTTPRequestEntityTooLarge(MAX_JSON_BYTES, declared)
+    raw = await request.read()
+    if len(raw) > MAX_JSON_BYTES:
+        raise web.HTTPRequestEntityTooLarge(MAX_JSON_BYTES, len(raw))
+    return raw
 
 
 def decode_json(raw: bytes) -> object:

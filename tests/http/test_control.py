@@ -87,6 +87,7 @@ def test_limits_read_as_the_live_defaults(api: httpx.Client) -> None:
         "get_per_second": 20,
         "list_per_second": 20,
         "cancel_per_second": 20,
+        "upload_per_second": 100,
         "create_per_model": {},
         "concurrency": 1,
     }

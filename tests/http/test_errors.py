@@ -50,3 +50,17 @@ def test_an_unexpected_failure_is_a_500_envelope_not_a_traceback(
     assert "Traceback" not in response.text
     assert "a bug in the fake" not in response.text
     assert "a bug in the fake" in caplog.text, "the operator still sees what went wrong"
+
+
+def test_every_domain_error_has_a_documented_status() -> None:
+    import inspect
+
+    from mockscope.domain import errors
+    from mockscope.http.errors import _STATUS_BY_CODE
+
+    codes = {
+        cls.code
+        for _, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.DashScopeError) and cls is not errors.DashScopeError
+    }
+    assert codes <= set(_STATUS_BY_CODE), codes - set(_STATUS_BY_CODE)

@@ -1,0 +1,170 @@
+"""Temporary uploads: upload certificates, the files posted with them, and their expiry.
+
+The flow is the live one: a caller asks for a certificate (a signed policy naming a folder and
+a deadline), posts the file to object storage with it, and then refers to it as
+`oss://<key>`. Files are bound to the account (and model) that asked, bounded in size and in
+total, and forgotten 48 hours after upload, on the injected clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from mockscope.domain.errors import DashScopeError
+
+#: How long a certificate may be used, and how long an uploaded file is kept (live values).
+POLICY_TTL_MS = 300_000
+FILE_TTL_MS = 48 * 3600 * 1000
+#: Reference images may be at most 10 MB; an account keeps at most this much at once.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_ACCOUNT_BYTES = 100 * 1024 * 1024
+ACCESS_KEY_ID = "mockscope-access-key"
+
+
+class StorageError(DashScopeError):
+    """An object-storage refusal: OSS answers these as XML documents with an HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code  # type: ignore[misc]  # per instance: storage codes vary
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """What getPolicy hands out: where to upload, until when, and the signed policy."""
+
+    policy: str
+    signature: str
+    upload_dir: str
+    expires_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    key: str
+    account: str
+    model: str
+    content_type: str
+    data: bytes
+    expires_ms: int
+
+
+class Uploads:
+    """Certificates and stored files, checked the way object storage checks them."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+        self._files: OrderedDict[str, StoredFile] = OrderedDict()
+
+    def certificate(self, account: str, model: str, now_ms: int, nonce: str) -> Certificate:
+        day = _utc_day(now_ms)
+        owner = hashlib.sha256(f"{account}\x00{model}".encode()).hexdigest()[:32]
+        upload_dir = f"dashscope-instant/{owner}/{day}/{nonce}"
+        document = {
+            "expiration_ms": now_ms + POLICY_TTL_MS,
+            "conditions": [
+                ["starts-with", "$key", upload_dir],
+                ["content-length-range", 0, MAX_FILE_BYTES],
+            ],
+            "account": account,
+            "model": model,
+        }
+        policy = base64.b64encode(json.dumps(document, sort_keys=True).encode()).decode()
+        return Certificate(policy, self._sign(policy), upload_dir, now_ms + POLICY_TTL_MS)
+
+    def store(
+        self,
+        *,
+        policy: str,
+        signature: str,
+        key: str,
+        data: bytes,
+        content_type: str,
+        forbid_overwrite: bool,
+        now_ms: int,
+    ) -> StoredFile:
+        """Accept a posted file if its certificate is genuine, current and covers the key."""
+        self.purge(now_ms)
+        document = self._verified(policy, signature)
+        if now_ms >= document["expiration_ms"]:
+            raise StorageError(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+        prefix = document["conditions"][0][2]
+        if not key.startswith(prefix + "/") or len(key) <= len(prefix) + 1:
+            failed = f'Policy Condition failed: ["starts-with", "$key", "{prefix}"]'
+            raise StorageError(403, "AccessDenied", f"Invalid according to Policy: {failed}")
+        if len(data) > MAX_FILE_BYTES:
+            raise StorageError(
+                400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size."
+            )
+        if forbid_overwrite and key in self._files:
+            raise StorageError(
+                409,
+                "FileAlreadyExists",
+                "The object you specified already exists and can not be overwritten.",
+            )
+        account = document["account"]
+        held = sum(len(f.data) for f in self._files.values() if f.account == account)
+        if held + len(data) > MAX_ACCOUNT_BYTES:
+            raise StorageError(403, "QuotaExceeded", "This account's temporary storage is full.")
+        expires = now_ms + FILE_TTL_MS
+        stored = StoredFile(key, account, document["model"], content_type, data, expires)
+        self._files[key] = stored
+        return stored
+
+    def resolve(self, key: str, account: str, now_ms: int) -> StoredFile | None:
+        """The file an `oss://` reference names, if it exists, is the account's and is current."""
+        stored = self._files.get(key)
+        if stored is None or stored.account != account or now_ms >= stored.expires_ms:
+            return None
+        return stored
+
+    def purge(self, now_ms: int) -> None:
+        """Forget expired files (they were stored in order, so the oldest come first)."""
+        while self._files:
+            first = next(iter(self._files.values()))
+            if now_ms < first.expires_ms:
+                break
+            self._files.popitem(last=False)
+
+    def clear(self, account: str | None = None) -> None:
+        if account is None:
+            self._files.clear()
+            return
+        for key in [key for key, f in self._files.items() if f.account == account]:
+            del self._files[key]
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def _sign(self, policy: str) -> str:
+        digest = hmac.new(self._secret, policy.encode(), hashlib.sha1).digest()
+        return base64.b64encode(digest).decode()
+
+    def _verified(self, policy: str, signature: str) -> dict[str, Any]:
+        if not policy or not signature:
+            raise StorageError(403, "AccessDenied", "Access denied: missing policy or signature.")
+        if not hmac.compare_digest(self._sign(policy), signature):
+            raise StorageError(
+                403,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+            )
+        try:
+            document = json.loads(base64.b64decode(policy, validate=True))
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise StorageError(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.")
+        return document
+
+
+def _utc_day(epoch_ms: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(epoch_ms // 1000))
