@@ -19,9 +19,10 @@ from mockscope.domain.operations import Operation
 from mockscope.domain.ratelimit import Limits, RateLimiter
 from mockscope.domain.store import TaskStore
 from mockscope.domain.tasks import Task, TaskRequest, TaskView
-from mockscope.domain.uploads import Certificate, Uploads
+from mockscope.domain.uploads import Certificate, UploadForm, Uploads
 from mockscope.scenario import Outcome as ScenarioOutcome
-from mockscope.scenario import Rule, Scenario, rules_from_document
+from mockscope.scenario import Rule, Scenario
+from mockscope.scenario_reading import rules_from_document
 from mockscope.shaping import shape_task
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -215,26 +216,9 @@ class Backend:
         self._throttle(Operation.UPLOAD, caller, now)
         return self.uploads.certificate(caller.account, model, now, self.ids.request_id())
 
-    def store_upload(
-        self,
-        *,
-        policy: str,
-        signature: str,
-        key: str,
-        data: bytes,
-        content_type: str,
-        forbid_overwrite: bool,
-    ) -> None:
+    def store_upload(self, form: UploadForm) -> None:
         """Keep a file posted to object storage with a certificate (StorageError if refused)."""
-        self.uploads.store(
-            policy=policy,
-            signature=signature,
-            key=key,
-            data=data,
-            content_type=content_type,
-            forbid_overwrite=forbid_overwrite,
-            now_ms=self.clock.now_ms(),
-        )
+        self.uploads.store(form, self.clock.now_ms())
 
     def finish_task(self, task_id: str) -> TaskView:
         """End a task now, whatever its plan said (for tasks told to wait `never`)."""

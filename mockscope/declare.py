@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from mockscope import spec
-from mockscope.scenario import Rule, ScenarioError, parse_header, rules_from_document
+from mockscope.scenario import Rule, ScenarioError
+from mockscope.scenario_reading import parse_header, rules_from_document
 
 SCHEMA = "scenario.json"
 

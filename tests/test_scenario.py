@@ -7,7 +7,8 @@ import pytest
 from mockscope import ScenarioError
 from mockscope.declare import as_document, checked, read_file
 from mockscope.domain.operations import Operation
-from mockscope.scenario import Call, Scenario, parse_header, rule_from_mapping
+from mockscope.scenario import Call, Scenario
+from mockscope.scenario_reading import parse_header, rule_from_mapping
 
 
 def _rules(*lines: str) -> Scenario:

@@ -48,6 +48,18 @@ class Certificate:
 
 
 @dataclass(frozen=True, slots=True)
+class UploadForm:
+    """What a PostObject form carries: the certificate, where to put the file, and the file."""
+
+    policy: str
+    signature: str
+    key: str
+    data: bytes
+    content_type: str
+    forbid_overwrite: bool
+
+
+@dataclass(frozen=True, slots=True)
 class StoredFile:
     key: str
     account: str
@@ -80,20 +92,11 @@ class Uploads:
         policy = base64.b64encode(json.dumps(document, sort_keys=True).encode()).decode()
         return Certificate(policy, self._sign(policy), upload_dir, now_ms + POLICY_TTL_MS)
 
-    def store(
-        self,
-        *,
-        policy: str,
-        signature: str,
-        key: str,
-        data: bytes,
-        content_type: str,
-        forbid_overwrite: bool,
-        now_ms: int,
-    ) -> StoredFile:
+    def store(self, form: UploadForm, now_ms: int) -> StoredFile:
         """Accept a posted file if its certificate is genuine, current and covers the key."""
         self.purge(now_ms)
-        document = self._verified(policy, signature)
+        key, data = form.key, form.data
+        document = self._verified(form.policy, form.signature)
         if now_ms >= document["expiration_ms"]:
             raise StorageError(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
         prefix = document["conditions"][0][2]
@@ -104,7 +107,7 @@ class Uploads:
             raise StorageError(
                 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size."
             )
-        if forbid_overwrite and key in self._files:
+        if form.forbid_overwrite and key in self._files:
             raise StorageError(
                 409,
                 "FileAlreadyExists",
@@ -115,7 +118,7 @@ class Uploads:
         if held + len(data) > MAX_ACCOUNT_BYTES:
             raise StorageError(403, "QuotaExceeded", "This account's temporary storage is full.")
         expires = now_ms + FILE_TTL_MS
-        stored = StoredFile(key, account, document["model"], content_type, data, expires)
+        stored = StoredFile(key, account, document["model"], form.content_type, data, expires)
         self._files[key] = stored
         return stored
 

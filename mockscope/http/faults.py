@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
@@ -28,9 +28,8 @@ from mockscope.scenario import (
     Resolution,
     Rule,
     ScenarioError,
-    parse_header,
-    rule_from_mapping,
 )
+from mockscope.scenario_reading import parse_header, rule_from_mapping
 
 SCENARIO_HEADER = "X-Mockscope-Scenario"
 RULE_SCHEMA = "scenario.json#/$defs/rule"
@@ -53,7 +52,20 @@ def resolve(
         prompt,
         request.headers,
     )
-    return scenario.resolve(call, extra)
+    resolution = scenario.resolve(call, extra)
+    noted.outcome = resolution.describe()
+    return resolution
+
+
+async def around(
+    request: web.Request, outcomes: Resolution, answer: Callable[[], web.Response]
+) -> web.Response:
+    """Make the answer, inside the call's request outcome when it has one."""
+    outcome = outcomes.request
+    if outcome is None:
+        return answer()
+    await before(request, outcome)
+    return await after(request, outcome, answer())
 
 
 def header_rule(value: str) -> Rule:

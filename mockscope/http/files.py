@@ -26,7 +26,6 @@ async def download_result(request: web.Request, noted: Note) -> web.Response:
     task_id = noted.task_id = request.match_info["task_id"]
     index = int(request.match_info["index"])
     outcomes = faults.resolve(request, noted, Operation.DOWNLOAD)
-    noted.outcome = outcomes.describe()
     if outcomes.request is not None:
         await faults.before(request, outcomes.request)
     try:

@@ -9,7 +9,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from mockscope.domain import errors
-from mockscope.domain.uploads import ACCESS_KEY_ID, MAX_FILE_BYTES, POLICY_TTL_MS, StorageError
+from mockscope.domain.uploads import (
+    ACCESS_KEY_ID,
+    MAX_FILE_BYTES,
+    POLICY_TTL_MS,
+    StorageError,
+    UploadForm,
+)
 from mockscope.http.exchange import Note
 from mockscope.http.files import storage_error
 from mockscope.http.handlers import base_url, caller_of
@@ -53,15 +59,16 @@ async def upload_file(request: web.Request, noted: Note) -> web.Response:
         return storage_error(request, 400, "InvalidArgument", "The form has no file field.")
     data = upload.file.read()
     key = str(form.get("key", ""))
-    noted.task_id = None
     try:
         noted.backend.store_upload(
-            policy=str(form.get("policy", "")),
-            signature=str(form.get("Signature", "")),
-            key=key,
-            data=data,
-            content_type=str(form.get("x-oss-content-type", upload.content_type)),
-            forbid_overwrite=str(form.get("x-oss-forbid-overwrite", "false")).lower() == "true",
+            UploadForm(
+                policy=str(form.get("policy", "")),
+                signature=str(form.get("Signature", "")),
+                key=key,
+                data=data,
+                content_type=str(form.get("x-oss-content-type", upload.content_type)),
+                forbid_overwrite=str(form.get("x-oss-forbid-overwrite", "")).lower() == "true",
+            )
         )
     except StorageError as refused:
         return storage_error(request, refused.status, refused.code, refused.message)
