@@ -1,0 +1,439 @@
+"""The plugin as a user meets it: a separate project that only installs mockscope and uses the
+fixtures, the marker and the SDK fixture, run by pytest in a subprocess, serially and under
+pytest-xdist.
+
+The project's tests leave evidence (which worker used which server port, what the isolation
+check saw, seeded task ids) in `evidence.log`, which the tests here read afterwards.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import defaultdict
+from textwrap import dedent
+
+import pytest
+
+SUBPROCESS_TIMEOUT = 120
+
+INI = """
+[pytest]
+addopts = --strict-markers -p no:cacheprovider
+asyncio_mode = strict
+asyncio_default_fixture_loop_scope = function
+filterwarnings = error
+"""
+
+CONFTEST = '''
+"""The user's conftest: evidence for the outer test, and the server port each worker uses."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+EVIDENCE = Path(__file__).parent / "evidence.log"
+
+
+@pytest.fixture
+def evidence():
+    def record(*words):
+        with EVIDENCE.open("a", encoding="utf-8") as log:
+            log.write(" ".join(map(str, words)) + "\\n")
+
+    return record
+
+
+@pytest.fixture(autouse=True)
+def _session_port(mockscope_server, evidence):
+    evidence("server", os.environ.get("PYTEST_XDIST_WORKER", "main"), mockscope_server.port)
+
+
+@pytest.fixture
+def without_dashscope(monkeypatch):
+    """As if the dashscope SDK were not installed."""
+    monkeypatch.setitem(sys.modules, "dashscope", None)
+'''
+
+HELPERS = '''
+"""Plain-HTTP helpers the user's tests share."""
+
+import httpx
+
+API = "/services/aigc/text2image/image-synthesis"
+BODY = {"model": "wanx-v1", "input": {"prompt": "a cat"}, "parameters": {"n": 1}}
+
+
+def headers(key="sk-user"):
+    return {"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"}
+
+
+def submit(server, key="sk-user"):
+    return httpx.post(server.base_http_api_url + API, headers=headers(key), json=BODY)
+
+
+def status(server, task_id, key="sk-user"):
+    answer = httpx.get(f"{server.base_http_api_url}/tasks/{task_id}", headers=headers(key))
+    assert answer.status_code == 200, answer.text
+    return answer.json()["output"]["task_status"]
+'''
+
+TEST_SDK = '''
+"""The official SDK against the fake: fast by default, virtual sleeps, scenarios, restore."""
+
+import os
+import subprocess
+import sys
+import time
+from http import HTTPStatus
+
+import dashscope
+import pytest
+from dashscope import ImageSynthesis
+from dashscope.client import base_api
+
+
+def sdk_state():
+    return (
+        os.environ.get("DASHSCOPE_HTTP_BASE_URL"),
+        os.environ.get("DASHSCOPE_API_KEY"),
+        dashscope.base_http_api_url,
+        dashscope.api_key,
+        base_api.time,
+        base_api.asyncio,
+    )
+
+
+@pytest.fixture
+def sdk_restored_afterwards():
+    """Set up before mockscope_dashscope, so it checks after that fixture has been torn down."""
+    before = sdk_state()
+    yield
+    assert sdk_state() == before
+
+
+def test_call_succeeds_at_once_by_default(mockscope_dashscope, mockscope):
+    started = time.perf_counter()
+    response = ImageSynthesis.call(model="wanx-v1", prompt="a cat", n=1)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == HTTPStatus.OK
+    assert response.output.task_status == "SUCCEEDED"
+    assert elapsed < 0.5, f"took {elapsed:.2f} s; the SDK's first sleep alone is 1 s"
+    assert mockscope_dashscope.slept == []
+    assert len(mockscope.journal.entries(operation="get")) == 1
+
+
+def test_sdk_fixture_points_env_and_module_at_the_fake(
+    sdk_restored_afterwards, mockscope_dashscope, mockscope
+):
+    assert os.environ["DASHSCOPE_HTTP_BASE_URL"] == mockscope.base_http_api_url
+    assert dashscope.base_http_api_url == mockscope.base_http_api_url
+    assert dashscope.api_key == mockscope_dashscope.api_key
+    # The env var is what an SDK imported afresh (here in a child process) picks up.
+    child = subprocess.run(
+        [sys.executable, "-c", "import dashscope; print(dashscope.base_http_api_url)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert child.stdout.strip() == mockscope.base_http_api_url
+
+
+@pytest.mark.mockscope(time="manual")
+def test_manual_time_turns_the_sdk_sleeps_into_clock_advances(mockscope_dashscope, mockscope):
+    start_ms = mockscope.clock.now_ms()
+    started = time.perf_counter()
+    response = ImageSynthesis.call(model="wanx-v1", prompt="a cat", n=1)
+    assert response.output.task_status == "SUCCEEDED"
+    slept = mockscope_dashscope.slept
+    assert slept[:4] == [1, 1, 2, 2]
+    assert 26 <= sum(slept) <= 40, "the ~27 s of a live-like task, waited on the fake's clock"
+    assert mockscope.clock.now_ms() - start_ms == round(sum(slept) * 1000)
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.mockscope(scenario=["failed; code=DataInspectionFailed"])
+def test_scenario_from_the_marker(mockscope_dashscope):
+    response = ImageSynthesis.call(model="wanx-v1", prompt="a cat", n=1)
+    assert response.output.task_status == "FAILED"
+    assert response.output.code == "DataInspectionFailed"
+
+
+@pytest.mark.mockscope(scenario=["polls; running=2; done=4"])
+def test_poll_count_progression(mockscope_dashscope, mockscope):
+    started = time.perf_counter()
+    response = ImageSynthesis.call(model="wanx-v1", prompt="a cat", n=1)
+    assert response.output.task_status == "SUCCEEDED"
+    reads = [entry.task_status for entry in mockscope.journal.entries(operation="get")]
+    assert reads == ["PENDING", "RUNNING", "RUNNING", "SUCCEEDED"]
+    assert mockscope_dashscope.slept == [1, 1, 2]
+    assert time.perf_counter() - started < 1, "the sleeps were virtual"
+
+
+@pytest.mark.mockscope(time="realistic")
+def test_realistic_time_really_sleeps_but_the_clock_can_jump(mockscope_dashscope, mockscope):
+    assert mockscope_dashscope.sdk_sleep == "real"
+    assert base_api.time is time
+    submitted = ImageSynthesis.async_call(model="wanx-v1", prompt="a cat", n=1)
+    assert ImageSynthesis.fetch(submitted).output.task_status in {"PENDING", "RUNNING"}
+    mockscope.clock.advance(60)
+    assert ImageSynthesis.fetch(submitted).output.task_status == "SUCCEEDED"
+
+
+def test_sdk_fixture_skips_without_dashscope(without_dashscope, mockscope_dashscope):
+    raise AssertionError("not reached: the fixture skips")
+'''
+
+TEST_ASYNC = '''
+"""Async tests use the same fixtures: the fake runs in its own thread."""
+
+import importlib.util
+
+import aiohttp
+import httpx
+import pytest
+from dashscope.aigc.image_synthesis import AioImageSynthesis
+from dashscope.api_entities.aio_session import close_shared_aio_session
+
+from helpers import API, BODY, headers
+
+UPSTREAM = aiohttp.web.AppKey("upstream", str)
+
+
+@pytest.mark.asyncio
+async def test_httpx_async_client(mockscope):
+    async with httpx.AsyncClient(base_url=mockscope.base_http_api_url) as client:
+        submitted = await client.post(API, headers=headers(), json=BODY)
+        task_id = submitted.json()["output"]["task_id"]
+        read = await client.get(f"/tasks/{task_id}", headers=headers())
+        output = read.json()["output"]
+        assert output["task_status"] == "SUCCEEDED"
+        image = await client.get(output["results"][0]["url"])
+        assert image.headers["Content-Type"] == "image/png"
+
+
+@pytest.mark.asyncio
+@pytest.mark.mockscope(time="manual")
+async def test_manual_clock_from_an_async_test(mockscope):
+    async with httpx.AsyncClient(base_url=mockscope.base_http_api_url) as client:
+        submitted = await client.post(API, headers=headers(), json=BODY)
+        task_url = f"/tasks/{submitted.json()['output']['task_id']}"
+        assert (await client.get(task_url, headers=headers())).json()["output"][
+            "task_status"
+        ] == "PENDING"
+        mockscope.clock.advance(60)
+        assert (await client.get(task_url, headers=headers())).json()["output"][
+            "task_status"
+        ] == "SUCCEEDED"
+
+
+@pytest.mark.asyncio
+@pytest.mark.mockscope(time="manual")
+async def test_aio_sdk_sleeps_are_virtual_too(mockscope_dashscope):
+    try:
+        response = await AioImageSynthesis.call(model="wanx-v1", prompt="a cat", n=1)
+    finally:
+        await close_shared_aio_session()  # the SDK keeps one aiohttp session per event loop
+    assert response.output.task_status == "SUCCEEDED"
+    assert mockscope_dashscope.slept[:3] == [1, 1, 2]
+
+
+@pytest.mark.asyncio
+@pytest.mark.skipif(
+    importlib.util.find_spec("pytest_aiohttp") is None, reason="pytest-aiohttp not installed"
+)
+async def test_an_aiohttp_app_that_calls_the_fake(aiohttp_client, mockscope):
+    """The user's own aiohttp service, driven by pytest-aiohttp, with the fake upstream."""
+
+    async def generate(request):
+        upstream = request.app[UPSTREAM]
+        async with aiohttp.ClientSession() as session:
+            async with session.post(upstream + API, headers=headers(), json=BODY) as answer:
+                task_id = (await answer.json())["output"]["task_id"]
+            async with session.get(f"{upstream}/tasks/{task_id}", headers=headers()) as answer:
+                status = (await answer.json())["output"]["task_status"]
+        return aiohttp.web.json_response({"task_id": task_id, "status": status})
+
+    app = aiohttp.web.Application()
+    app[UPSTREAM] = mockscope.base_http_api_url
+    app.router.add_post("/generate", generate)
+    client = await aiohttp_client(app)
+    answer = await client.post("/generate")
+    assert (await answer.json())["status"] == "SUCCEEDED"
+'''
+
+TEST_CONFIG = '''
+"""Per-test configuration with the marker, and what one test does not leak into the next."""
+
+import time
+
+import pytest
+from mockscope import Limits, ManualClock, SystemClock
+
+from helpers import status, submit
+
+CARRIED = []
+
+
+@pytest.mark.parametrize("round_", [1, 2, 3])
+def test_tasks_do_not_outlive_their_test(round_, mockscope, evidence):
+    for task_id in CARRIED:  # created by an earlier test in this process
+        assert status(mockscope, task_id) == "UNKNOWN"
+        evidence("isolation-checked", round_, task_id)
+    task_id = submit(mockscope).json()["output"]["task_id"]
+    assert status(mockscope, task_id) == "SUCCEEDED"
+    CARRIED.append(task_id)
+
+
+@pytest.mark.parametrize("round_", [1, 2, 3])
+def test_hand_made_changes_do_not_leak(round_, mockscope):
+    assert mockscope.backend.limits == Limits()
+    assert not mockscope.backend.scenario.rules
+    assert not mockscope.journal.entries()
+    assert abs(mockscope.clock.now_ms() / 1000 - time.time()) < 5
+    # Now spoil it all for whoever comes next.
+    mockscope.backend.set_limits(Limits(create_per_second=1))
+    mockscope.set_scenario(["failed"])
+    mockscope.clock.advance(86_400)
+    submit(mockscope)
+
+
+@pytest.mark.mockscope(api_keys={"sk-a"}, limits=Limits(create_per_second=1))
+def test_marker_keys_and_limits(mockscope):
+    assert submit(mockscope, key="sk-other").status_code == 401
+    assert submit(mockscope, key="sk-a").status_code == 200
+    throttled = submit(mockscope, key="sk-a")
+    assert throttled.status_code == 429
+    assert throttled.json()["code"] == "Throttling.RateQuota"
+
+
+def test_default_accepts_any_key_after_a_restricted_test(mockscope):
+    assert submit(mockscope, key="sk-other").status_code == 200
+
+
+@pytest.mark.parametrize("round_", [1, 2])
+@pytest.mark.mockscope(seed=3)
+def test_seeded_ids_repeat(round_, mockscope, evidence):
+    evidence("seeded", submit(mockscope).json()["output"]["task_id"])
+
+
+@pytest.mark.mockscope(time="manual")
+class TestMarkersMerge:
+    @pytest.mark.mockscope(scenario=["failed; code=DataInspectionFailed"])
+    def test_closest_marker_adds_to_the_class_one(self, mockscope, mockscope_settings):
+        assert mockscope_settings.time == "manual"
+        assert isinstance(mockscope.clock, ManualClock)
+        task_id = submit(mockscope).json()["output"]["task_id"]
+        mockscope.clock.advance(60)
+        assert status(mockscope, task_id) == "FAILED"
+
+    @pytest.mark.mockscope(time="instant")
+    def test_closest_marker_wins(self, mockscope, mockscope_server):
+        assert isinstance(mockscope.clock, SystemClock)
+        assert mockscope is mockscope_server, "the default configuration shares the server"
+'''
+
+SUB_CONFTEST = '''
+"""A user's conftest that overrides the plugin's configuration fixtures for this folder."""
+
+import pytest
+
+
+@pytest.fixture
+def mockscope_api_keys():
+    return {"sk-team"}
+
+
+@pytest.fixture
+def mockscope_time():
+    return "manual"
+'''
+
+SUB_TEST = """
+import dashscope
+import pytest
+from dashscope import ImageSynthesis
+from mockscope import ManualClock
+
+from helpers import status, submit
+
+
+def test_the_conftest_override_applies(mockscope_dashscope, mockscope):
+    assert isinstance(mockscope.clock, ManualClock)
+    assert mockscope_dashscope.api_key == dashscope.api_key == "sk-team"
+    assert submit(mockscope, key="sk-other").status_code == 401
+    response = ImageSynthesis.call(model="wanx-v1", prompt="a cat", n=1)
+    assert response.output.task_status == "SUCCEEDED"
+    assert sum(mockscope_dashscope.slept) >= 26
+
+
+@pytest.mark.mockscope(api_keys=None, time="instant")
+def test_the_marker_beats_the_conftest(mockscope, mockscope_server):
+    assert mockscope is mockscope_server
+    task_id = submit(mockscope, key="sk-other").json()["output"]["task_id"]
+    assert status(mockscope, task_id, key="sk-other") == "SUCCEEDED"
+"""
+
+#: What the project above must report, wherever it runs.
+PASSED = 24
+SKIPPED = 1
+HAS_PYTEST_AIOHTTP = importlib.util.find_spec("pytest_aiohttp") is not None
+if not HAS_PYTEST_AIOHTTP:
+    PASSED, SKIPPED = PASSED - 1, SKIPPED + 1
+
+
+@pytest.fixture
+def user_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini(INI)
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(
+        helpers=HELPERS, test_sdk=TEST_SDK, test_async=TEST_ASYNC, test_config=TEST_CONFIG
+    )
+    sub = pytester.mkdir("overridden")
+    (sub / "conftest.py").write_text(dedent(SUB_CONFTEST), encoding="utf-8")
+    (sub / "test_overridden.py").write_text(dedent(SUB_TEST), encoding="utf-8")
+    return pytester
+
+
+def _evidence(pytester: pytest.Pytester) -> list[list[str]]:
+    text = (pytester.path / "evidence.log").read_text(encoding="utf-8")
+    return [line.split() for line in text.splitlines()]
+
+
+def _assert_common_evidence(lines: list[list[str]]) -> None:
+    seeded = {words[1] for words in lines if words[0] == "seeded"}
+    assert len(seeded) == 1, f"one seed, one id sequence: {seeded}"
+
+
+def _assert_ran_cleanly(result: pytest.RunResult) -> None:
+    result.assert_outcomes(passed=PASSED, skipped=SKIPPED)
+    result.stdout.fnmatch_lines(["*mockscope_dashscope needs the dashscope SDK*"])
+
+
+def test_the_user_project_passes(user_project: pytest.Pytester) -> None:
+    result = user_project.runpytest_subprocess("-rs", timeout=SUBPROCESS_TIMEOUT)
+    _assert_ran_cleanly(result)
+    lines = _evidence(user_project)
+    _assert_common_evidence(lines)
+    servers = {tuple(words[1:]) for words in lines if words[0] == "server"}
+    assert len(servers) == 1, f"one shared server for the whole session: {servers}"
+    assert next(iter(servers))[0] == "main"
+    checked = [words for words in lines if words[0] == "isolation-checked"]
+    assert len(checked) == 3, "rounds 2 and 3 each saw the earlier rounds' tasks as UNKNOWN"
+
+
+def test_the_user_project_passes_under_xdist(user_project: pytest.Pytester) -> None:
+    result = user_project.runpytest_subprocess(
+        "-p", "xdist", "-n", "2", "-rs", timeout=SUBPROCESS_TIMEOUT
+    )
+    _assert_ran_cleanly(result)
+    lines = _evidence(user_project)
+    _assert_common_evidence(lines)
+    ports: defaultdict[str, set[str]] = defaultdict(set)
+    for words in lines:
+        if words[0] == "server":
+            ports[words[1]].add(words[2])
+    assert sorted(ports) == ["gw0", "gw1"], ports
+    assert all(len(seen) == 1 for seen in ports.values()), f"one server per worker: {ports}"
+    assert ports["gw0"] != ports["gw1"], "each worker its own port"
