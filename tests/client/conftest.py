@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from wanx_client import Client
 
 from mockscope import ManualClock, MockServer
 from tests.support import API_KEY, VirtualTime
+from wanx_client import Client
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from wanx_client import AsyncClient, OutcomeUnknown, Task, TaskStatus
 
 from mockscope import MockServer
 from tests.support import API_KEY, VirtualTime
+from wanx_client import AsyncClient, OutcomeUnknown, Task, TaskStatus
 
 
 def async_sleep(vtime: VirtualTime) -> Callable[[float], Coroutine[Any, Any, None]]:

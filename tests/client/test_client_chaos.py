@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from wanx_client import Client, DashScopeError, OutcomeUnknown, Task, TaskStatus
-
 from mockscope import ManualClock, Timing
 from tests.support import API_KEY, VirtualTime, validated_server
+from wanx_client import Client, DashScopeError, OutcomeUnknown, Task, TaskStatus
 
 JOBS = 100
 BATCH = 5  # submitted back to back, so the live 2-per-second limit bites

@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 from PIL import Image
+
+from mockscope import AccountSpec, ManualClock, MockServer
+from tests.support import API_KEY, VirtualTime, validated_server
 from wanx_client import (
     AccessDeniedError,
     AuthenticationError,
@@ -25,9 +28,6 @@ from wanx_client import (
     UnsupportedOperationError,
     WaitTimeout,
 )
-
-from mockscope import AccountSpec, ManualClock, MockServer
-from tests.support import API_KEY, VirtualTime, validated_server
 
 
 def only(operation: str, outcome: str, **rule: Any) -> dict[str, Any]:

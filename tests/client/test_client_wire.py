@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from wanx_client import (
     AccessDeniedError,
     AsyncClient,
