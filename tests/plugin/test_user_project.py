@@ -384,7 +384,10 @@ if not HAS_PYTEST_AIOHTTP:
 
 
 @pytest.fixture
-def user_project(pytester: pytest.Pytester) -> pytest.Pytester:
+def user_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    # When this suite itself runs under xdist, its worker's variables must not reach the project.
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
     pytester.makeini(INI)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(
