@@ -11,17 +11,21 @@ import os
 import subprocess
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from http import HTTPStatus
+from typing import Any, TypeVar
 
 import dashscope
 import pytest
 from dashscope import ImageSynthesis
 from dashscope.aigc.image_synthesis import AioImageSynthesis
+from dashscope.api_entities.aio_session import close_shared_aio_session
 from dashscope.client import base_api
 
 from mockscope import ManualClock, MockServer, Timing
 from tests.support import API_KEY, VirtualTime, validated_server
+
+T = TypeVar("T")
 
 
 def _submit(**kwargs: object) -> str:
@@ -71,6 +75,18 @@ def test_list_with_filters_and_pages(sdk: VirtualTime, clock: ManualClock) -> No
 # -- AioImageSynthesis -------------------------------------------------------------------------
 
 
+def _run(scenario: Coroutine[Any, Any, T]) -> T:
+    """Run an async scenario, closing the aiohttp session the SDK keeps per event loop."""
+
+    async def closing() -> T:
+        try:
+            return await scenario
+        finally:
+            await close_shared_aio_session()
+
+    return asyncio.run(closing())
+
+
 @pytest.fixture
 def aio(sdk: VirtualTime, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> VirtualTime:
     """The aiohttp flavour sleeps with asyncio.sleep: move those sleeps onto the clock too."""
@@ -95,7 +111,7 @@ def test_aio_call_async_call_fetch_wait(aio: VirtualTime, clock: ManualClock) ->
         finished = await AioImageSynthesis.wait(submitted)
         assert finished.output.task_status == "SUCCEEDED"
 
-    asyncio.run(scenario())
+    _run(scenario())
     assert aio.slept, "wait polled on the fake's clock"
 
 
@@ -108,7 +124,7 @@ def test_aio_cancel_sends_a_body_to_a_slashed_path(aio: VirtualTime, server: Moc
         refused = await AioImageSynthesis.cancel(first)
         return ok.status_code, refused.status_code
 
-    assert asyncio.run(scenario()) == (200, 400)
+    assert _run(scenario()) == (200, 400)
     assert [entry.status for entry in server.journal.entries(operation="cancel")] == [200, 400]
 
 
@@ -119,7 +135,7 @@ def test_aio_list(aio: VirtualTime) -> None:
         total: int = listed.output["total"]
         return total
 
-    assert asyncio.run(scenario()) == 1
+    assert _run(scenario()) == 1
 
 
 # -- the v2 client -----------------------------------------------------------------------------
