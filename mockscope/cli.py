@@ -131,5 +131,123 @@ async def _serve_until_signalled(server: MockServer) -> None:
         await server.stop_async()
 
 
+@main.command()
+@click.option(
+    "--target",
+    type=click.Choice(["live", "fake"]),
+    default="fake",
+    show_default=True,
+    help="Probe the live service (or --base-url), or a second in-process fake (a self-check).",
+)
+@click.option(
+    "--base-url",
+    default="https://dashscope.aliyuncs.com",
+    show_default=True,
+    envvar="MOCKSCOPE_LIVE_BASE_URL",
+    help="The live API's root (with or without /api/v1), e.g. a stand-in `mockscope serve`.",
+)
+@click.option(
+    "--api-key",
+    default="",
+    envvar="DASHSCOPE_API_KEY",
+    help="The live API key (default: $DASHSCOPE_API_KEY). Redacted from every output.",
+)
+@click.option(
+    "--live-opt-in",
+    is_flag=True,
+    envvar="MOCKSCOPE_LIVE",
+    help="Allow calls to the live service (also MOCKSCOPE_LIVE=1); they may cost money.",
+)
+@click.option(
+    "--budget-images",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="At most this many billable images (n=1 each); probes that do not fit are skipped.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the markdown drift report here (default: standard output).",
+)
+@click.option(
+    "--record",
+    "record_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the target's exchanges here as JSON lines, secrets redacted.",
+)
+@click.option(
+    "--replay",
+    "replay_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Compare a recording (from --record) with the fake instead of probing a target.",
+)
+@click.option(
+    "--time-scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Simulated seconds per real second of the target (a `serve --time-scale N` stand-in).",
+)
+@click.option(
+    "--poll-timeout",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop polling a task after this many seconds.",
+)
+def check(
+    target: str,
+    base_url: str,
+    api_key: str,
+    live_opt_in: bool,
+    budget_images: int,
+    report_path: str | None,
+    record_path: str | None,
+    replay_path: str | None,
+    time_scale: float,
+    poll_timeout: float,
+) -> None:
+    """Probe a target and the fake with the same cheap requests and report every difference.
+
+    Exits 0 when the fake answered every probe as the target did, 1 when there is drift,
+    2 on a usage error (including --target live without an opt-in or an API key).
+    """
+    from mockscope import drift  # the probes pull in nothing that `serve` needs
+
+    if replay_path is not None:
+        result = drift.replay(replay_path)
+    else:
+        if target == "live":
+            if not live_opt_in:
+                raise click.UsageError(
+                    "refusing to call the live service without --live-opt-in (or "
+                    f"MOCKSCOPE_LIVE=1): it may bill up to {budget_images} image(s)"
+                )
+            if not api_key:
+                raise click.UsageError("--target live needs --api-key or DASHSCOPE_API_KEY")
+        options = drift.CheckOptions(
+            target="live" if target == "live" else "fake",
+            base_url=base_url,
+            api_key=api_key,
+            budget_images=budget_images,
+            time_scale=time_scale,
+            poll_timeout=poll_timeout,
+        )
+        result = drift.run_check(options)
+    markdown = result.markdown()
+    if report_path is None:
+        click.echo(markdown, nl=False)
+    else:
+        with open(report_path, "w", encoding="utf-8") as report:
+            report.write(markdown)
+    if record_path is not None:
+        result.write_recording(record_path, secrets=[api_key])
+    verdict = f"{len(result.differences)} difference(s)" if result.drifted else "no drift"
+    click.echo(f"mockscope check: {verdict} ({result.target_label})", err=True)
+    sys.exit(1 if result.drifted else 0)
+
+
 if __name__ == "__main__":
     main()
