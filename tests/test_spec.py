@@ -23,7 +23,7 @@ def _openapi_operations() -> dict[str, tuple[str, str]]:
 
 
 def _as_openapi_path(aiohttp_path: str) -> str:
-    # aiohttp spells the image file as `{index:\d{1,3}}.png`; OpenAPI calls it `{file_name}`.
+    # aiohttp spells the image file as `{index:\d{1,9}}.png`; OpenAPI calls it `{file_name}`.
     return re.sub(r"\{index:[^}]*\}\}?\.png", "{file_name}", aiohttp_path)
 
 

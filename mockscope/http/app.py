@@ -37,7 +37,7 @@ ROUTES: tuple[tuple[str, str, ApiHandler, Operation], ...] = (
     ("POST", CREATE_PATH, handlers.create_task, Operation.CREATE),
     ("GET", f"{API}/tasks", handlers.list_tasks, Operation.LIST),
     ("POST", f"{API}/tasks/{{task_id}}/cancel", handlers.cancel_task, Operation.CANCEL),
-    ("GET", "/results/{task_id}/{index:\\d{1,3}}.png", files.download_result, Operation.DOWNLOAD),
+    ("GET", "/results/{task_id}/{index:\\d{1,9}}.png", files.download_result, Operation.DOWNLOAD),
     ("GET", f"{API}/uploads", uploads.get_upload_policy, Operation.UPLOAD),
     ("POST", uploads.UPLOAD_PATH, uploads.upload_file, Operation.UPLOAD),
 )
@@ -47,7 +47,7 @@ OPERATION_IDS = {
     CREATE_PATH: "create_task",
     f"{API}/tasks": "list_tasks",
     f"{API}/tasks/{{task_id}}/cancel": "cancel_task",
-    "/results/{task_id}/{index:\\d{1,3}}.png": "download_result",
+    "/results/{task_id}/{index:\\d{1,9}}.png": "download_result",
     f"{API}/uploads": "get_upload_policy",
     uploads.UPLOAD_PATH: "upload_file",
 }

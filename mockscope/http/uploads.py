@@ -16,6 +16,7 @@ from mockscope.domain.uploads import (
     StorageError,
     UploadForm,
 )
+from mockscope.http.errors import log
 from mockscope.http.exchange import Note
 from mockscope.http.files import storage_error
 from mockscope.http.handlers import base_url, caller_of
@@ -52,8 +53,10 @@ async def upload_file(request: web.Request, noted: Note) -> web.Response:
     """An OSS PostObject form: policy, Signature, key, file and friends."""
     try:
         form = await request.post()
-    except ValueError:
-        return storage_error(request, 400, "MalformedPOSTRequest", "The body is not a valid form.")
+    except Exception as error:  # a form is untrusted input: any way it fails is the sender's
+        log.info("unreadable upload form", exc_info=error)
+        message = f"The body is not a valid form ({type(error).__name__})."
+        return storage_error(request, 400, "MalformedPOSTRequest", message)
     upload = form.get("file")
     if not isinstance(upload, web.FileField):
         return storage_error(request, 400, "InvalidArgument", "The form has no file field.")

@@ -209,3 +209,18 @@ def test_getpolicy_needs_a_key_and_the_right_action(api: httpx.Client) -> None:
     )
     wrong = api.get("/api/v1/uploads", params={"action": "put", "model": "m"}, headers=READ_HEADERS)
     assert (wrong.status_code, wrong.json()["code"]) == (400, "InvalidParameter")
+
+
+def test_a_form_that_does_not_parse_is_an_oss_error_not_a_crash(api: httpx.Client) -> None:
+    body = b'--b\r\nContent-Disposition: form-data; name="\xff\xfe"\r\n\r\nx\r\n--b--\r\n'
+    response = api.post(
+        "/oss", content=body, headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
+    assert response.status_code < 500
+    assert response.headers["Content-Type"].startswith("application/xml")
+
+
+def test_a_long_image_index_is_an_oss_404(api: httpx.Client) -> None:
+    response = api.get("/results/some-task/123456789.png")
+    assert response.status_code == 404
+    assert "<Code>NoSuchKey</Code>" in response.text

@@ -146,3 +146,8 @@ def test_bad_query_values_get_invalid_parameter(api: httpx.Client, params: dict[
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "InvalidParameter"
     assert response.json()["message"]
+
+
+def test_a_page_number_past_32_bits_is_refused_not_a_crash(api: httpx.Client) -> None:
+    response = _list(api, page_no=str(2**64))
+    assert (response.status_code, response.json()["code"]) == (400, "InvalidParameter")

@@ -453,7 +453,7 @@ def test_openapi_list_tasks_query() -> None:
         "region",
     }
     assert query["start_time"]["pattern"] == query["end_time"]["pattern"] == r"^\d{14}$"
-    assert query["page_no"] == {"type": "integer", "minimum": 1, "default": 1}
+    assert query["page_no"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "default": 1}
     assert query["page_size"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}
     assert query["status"] == {"$ref": "task.json#/$defs/task_status"}
 
@@ -477,7 +477,7 @@ def test_openapi_security() -> None:
 def test_openapi_download_result() -> None:
     op = operation("download_result")
     params = {p["name"]: p for p in map(deref, op["parameters"])}
-    assert params["file_name"]["schema"]["pattern"] == r"^[0-9]+\.png$"
+    assert params["file_name"]["schema"]["pattern"] == r"^[0-9]{1,9}\.png$"
     assert op["responses"]["200"]["content"]["image/png"]["schema"] == {
         "type": "string",
         "contentMediaType": "image/png",
