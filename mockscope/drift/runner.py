@@ -88,18 +88,15 @@ class Settings:
 
 def task_status(response: Response) -> str | None:
     """`output.task_status` of a 200 JSON answer, if there is one."""
-    if response.status != 200:
-        return None
-    try:
-        document = json.loads(response.body)
-    except ValueError:
-        return None
-    output = document.get("output") if isinstance(document, dict) else None
-    status = output.get("task_status") if isinstance(output, dict) else None
-    return status if isinstance(status, str) else None
+    return _output_text(response, "task_status")
 
 
 def created_task_id(response: Response) -> str | None:
+    """`output.task_id` of a 200 JSON answer, if there is one."""
+    return _output_text(response, "task_id")
+
+
+def _output_text(response: Response, name: str) -> str | None:
     if response.status != 200:
         return None
     try:
@@ -107,8 +104,8 @@ def created_task_id(response: Response) -> str | None:
     except ValueError:
         return None
     output = document.get("output") if isinstance(document, dict) else None
-    task_id = output.get("task_id") if isinstance(output, dict) else None
-    return task_id if isinstance(task_id, str) and task_id else None
+    value = output.get(name) if isinstance(output, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def billed_images(outcome: Outcome) -> int:
