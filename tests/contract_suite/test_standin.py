@@ -68,11 +68,9 @@ def standin(tmp_path: Path) -> Iterator[Callable[..., str]]:
             process.stderr.close()
 
 
-def _check(url: str, tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], str]:
-    report = tmp_path / "drift.md"
-    command = [*MOCKSCOPE, "check", "--target", "live", "--base-url", url, "--live-opt-in"]
-    command += ["--time-scale", SCALE, "--report", str(report), *extra]
-    run = subprocess.run(
+def _run_with_key(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a command from the repository root with only the stand-in's key in its environment."""
+    return subprocess.run(
         command,
         cwd=ROOT,
         env=_clean_environment(DASHSCOPE_API_KEY=KEY),
@@ -81,6 +79,13 @@ def _check(url: str, tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedP
         timeout=300,
         check=False,
     )
+
+
+def _check(url: str, tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    report = tmp_path / "drift.md"
+    command = [*MOCKSCOPE, "check", "--target", "live", "--base-url", url, "--live-opt-in"]
+    command += ["--time-scale", SCALE, "--report", str(report), *extra]
+    run = _run_with_key(command)
     return run, report.read_text() if report.exists() else ""
 
 
@@ -138,15 +143,7 @@ def test_the_contract_suite_runs_live_against_a_stand_in(standin: Callable[..., 
     command += ["contract_tests/test_errors_and_limits.py", "contract_tests/test_lifecycle.py"]
     command += ["contract_tests/test_model.py", "--target", "live", "--base-url", url]
     command += ["--live-opt-in", "--live-budget-images", "1"]
-    run = subprocess.run(
-        command,
-        cwd=ROOT,
-        env=_clean_environment(DASHSCOPE_API_KEY=KEY),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    run = _run_with_key(command)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-4000:]
     assert re.search(r"\b\d+ passed, \d+ skipped in", output), output[-2000:]
