@@ -8,7 +8,7 @@ from mockscope.domain.lifecycle import TaskStatus, Timing
 from mockscope.domain.operations import Operation
 from mockscope.domain.ratelimit import Limits
 from mockscope.http.conformance import Violation
-from mockscope.scenario import ScenarioError
+from mockscope.scenarios.rules import ScenarioError
 from mockscope.server import MockServer
 
 __all__ = [

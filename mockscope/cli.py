@@ -9,10 +9,10 @@ import sys
 
 import click
 
-from mockscope import declare
 from mockscope.backend import BackendConfig
 from mockscope.domain.clock import ManualClock, SystemClock
-from mockscope.scenario import ScenarioError
+from mockscope.scenarios import reading
+from mockscope.scenarios.rules import ScenarioError
 from mockscope.server import MockServer, tune_gc_for_serving
 
 log = logging.getLogger("mockscope")
@@ -93,8 +93,8 @@ def serve(
     scenario = None
     if scenario_file is not None:
         try:
-            scenario = declare.read_file(scenario_file)
-            declare.checked(scenario)
+            scenario = reading.read_file(scenario_file)
+            reading.checked(scenario)
         except ScenarioError as error:
             raise click.ClickException(f"{scenario_file}: {error}") from None
     server = MockServer(

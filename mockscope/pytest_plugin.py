@@ -36,7 +36,7 @@ from mockscope.domain.accounts import AccountSpec
 from mockscope.domain.clock import Clock, ManualClock, SystemClock
 from mockscope.domain.lifecycle import Timing
 from mockscope.domain.ratelimit import Limits
-from mockscope.scenario import ScenarioError
+from mockscope.scenarios.rules import ScenarioError
 from mockscope.server import MockServer
 
 __all__ = ["DashScopeBinding", "MockscopeSettings"]

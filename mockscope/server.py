@@ -12,9 +12,7 @@ from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
-from mockscope import declare
 from mockscope.backend import Backend, BackendConfig, with_overrides
-from mockscope.declare import Declaration
 from mockscope.domain.accounts import AccountSpec
 from mockscope.domain.clock import Clock, SystemClock
 from mockscope.domain.journal import Journal
@@ -22,6 +20,8 @@ from mockscope.domain.lifecycle import Timing
 from mockscope.domain.ratelimit import Limits
 from mockscope.http.app import API, create_app
 from mockscope.http.conformance import VIOLATIONS, Violation
+from mockscope.scenarios import reading
+from mockscope.scenarios.reading import Declaration
 
 T = TypeVar("T")
 
@@ -70,8 +70,8 @@ class MockServer:
     ) -> None:
         document = None
         if scenario is not None:
-            document = declare.as_document(scenario)
-            declare.checked(document)  # refuse a malformed scenario before anything starts
+            document = reading.as_document(scenario)
+            reading.checked(document)  # refuse a malformed scenario before anything starts
         config = with_overrides(
             config or BackendConfig(),
             scenario=document,
@@ -129,12 +129,12 @@ class MockServer:
         one-line strings (`"failed; code=DataInspectionFailed"`). A malformed scenario raises
         ScenarioError and leaves the one in force untouched.
         """
-        rules, document_seed = declare.checked(declare.as_document(scenario or [], seed))
+        rules, document_seed = reading.checked(reading.as_document(scenario or [], seed))
         self._on_loop(lambda: self.backend.set_scenario(rules, document_seed))
 
     def add_rule(self, rule: Mapping[str, Any] | str) -> None:
         """Add one rule after those in force."""
-        (added,), _ = declare.checked(declare.as_document([rule]))
+        (added,), _ = reading.checked(reading.as_document([rule]))
         self._on_loop(lambda: self.backend.scenario.rules.append(added))
 
     def finish(self, task_id: str) -> None:

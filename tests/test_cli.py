@@ -133,7 +133,7 @@ def test_a_malformed_scenario_file_is_refused_before_serving(
 
 
 def test_the_documented_example_scenario_is_valid() -> None:
-    from mockscope.declare import checked, read_file
+    from mockscope.scenarios.reading import checked, read_file
 
     rules, seed = checked(read_file(ROOT / "examples" / "chaos.yaml"))
     assert seed == 42

@@ -35,7 +35,7 @@ def test_an_installed_wheel_serves_with_its_own_schemas(wheel: Path, tmp_path: P
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     probe = (
-        "import mockscope.spec as s; "
+        "import mockscope.schemas as s; "
         "print(s.schema_dir()); "
         "assert s.request_schema('task-create-request.json').is_valid("
         "{'model': 'wanx-v1', 'input': {'prompt': 'p'}})"

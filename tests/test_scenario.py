@@ -5,10 +5,15 @@ from __future__ import annotations
 import pytest
 
 from mockscope import ScenarioError
-from mockscope.declare import as_document, checked, read_file
 from mockscope.domain.operations import Operation
-from mockscope.scenario import Call, Scenario
-from mockscope.scenario_reading import parse_header, rule_from_mapping
+from mockscope.scenarios.reading import (
+    as_document,
+    checked,
+    parse_header,
+    read_file,
+    rule_from_mapping,
+)
+from mockscope.scenarios.rules import Call, Scenario
 
 
 def _rules(*lines: str) -> Scenario:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from mockscope import spec
+from mockscope import schemas
 from mockscope.domain.tasks import SUPPORTED_SIZES
-from mockscope.http import control_plane
 from mockscope.http.app import OPERATION_IDS, ROUTES
+from mockscope.http.control import dispatch
 
 #: Operations the OpenAPI document describes that the fake does not serve yet.
 NOT_YET_SERVED: set[str] = set()
@@ -15,7 +15,7 @@ NOT_YET_SERVED: set[str] = set()
 
 def _openapi_operations() -> dict[str, tuple[str, str]]:
     operations = {}
-    for path, item in spec.openapi()["paths"].items():
+    for path, item in schemas.openapi()["paths"].items():
         for method, operation in item.items():
             if isinstance(operation, dict) and "operationId" in operation:
                 operations[operation["operationId"]] = (method.upper(), path)
@@ -32,8 +32,8 @@ def _served() -> dict[str, tuple[str, str]]:
     served = {
         OPERATION_IDS[path]: (method, _as_openapi_path(path)) for method, path, _, _ in ROUTES
     }
-    for method, path, _, operation_id in control_plane.ROUTES:
-        served[operation_id] = (method, f"{control_plane.PREFIX}/{path}")
+    for method, path, _, operation_id in dispatch.ROUTES:
+        served[operation_id] = (method, f"{dispatch.PREFIX}/{path}")
     return served
 
 
@@ -48,19 +48,19 @@ def test_every_documented_operation_is_served_or_knowingly_pending() -> None:
 
 
 def test_the_domain_supports_exactly_the_schema_sizes() -> None:
-    schema = spec.load_schema("task-create-request.json")
+    schema = schemas.load_schema("task-create-request.json")
     assert tuple(schema["$defs"]["supported_size"]["enum"]) == SUPPORTED_SIZES
 
 
 def test_response_specs_come_from_openapi() -> None:
-    created = spec.response_spec("create_task", 200)
+    created = schemas.response_spec("create_task", 200)
     assert created is not None
     assert created.json_ref == "task-create-response.json"
     # Any other status of an API operation is an (injected) error envelope.
-    injected = spec.response_spec("create_task", 418)
+    injected = schemas.response_spec("create_task", 418)
     assert injected is not None
     assert injected.json_ref == "error.json"
-    assert spec.response_spec("get_clock", 500) is None
-    image = spec.response_spec("download_result", 200)
+    assert schemas.response_spec("get_clock", 500) is None
+    image = schemas.response_spec("download_result", 200)
     assert image is not None
     assert image.media_types == ("image/png",)

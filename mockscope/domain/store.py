@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterator
 
-from mockscope.domain.accounts import Account, ExpiryQueue
+from mockscope.domain.accounts import Account
 from mockscope.domain.tasks import Task
 
 
@@ -100,3 +102,30 @@ class TaskStore:
 
     def __len__(self) -> int:
         return len(self._tasks)
+
+
+class ExpiryQueue:
+    """Task ids ordered by when they may be forgotten; an entry is rechecked when it comes due.
+
+    Entries hold ids, not tasks: tuples of plain values are not tracked by the garbage
+    collector, which keeps collections short however many tasks are stored.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, str]] = []
+        self._order = itertools.count()
+
+    def push(self, due_ms: int, task_id: str) -> None:
+        heapq.heappush(self._heap, (due_ms, next(self._order), task_id))
+
+    def pop_due(self, now_ms: int) -> Iterator[str]:
+        """Every task id whose entry is due by now; the caller rechecks it (plans can move)."""
+        heap = self._heap
+        while heap and heap[0][0] <= now_ms:
+            yield heapq.heappop(heap)[2]
+
+    def clear(self) -> None:
+        self._heap.clear()
+
+    def __len__(self) -> int:
+        return len(self._heap)

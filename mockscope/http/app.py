@@ -6,20 +6,12 @@ import asyncio
 
 from aiohttp import web
 
-from mockscope import spec
+from mockscope import schemas
 from mockscope.backend import Backend
 from mockscope.domain.operations import Operation
-from mockscope.http import (
-    conformance,
-    control,
-    control_plane,
-    control_scenarios,
-    files,
-    handlers,
-    parse,
-    uploads,
-)
-from mockscope.http.errors import unrouted
+from mockscope.http import conformance, handlers, parse, storage
+from mockscope.http.control import clock_limits, dispatch, scenarios
+from mockscope.http.envelopes import unrouted
 from mockscope.http.exchange import ApiHandler, api_route, plain_route
 from mockscope.http.faults import release_waiters
 from mockscope.http.keys import BACKEND, CONTROL_TOKEN, PUBLIC_URL, WAITERS
@@ -37,9 +29,9 @@ ROUTES: tuple[tuple[str, str, ApiHandler, Operation], ...] = (
     ("POST", CREATE_PATH, handlers.create_task, Operation.CREATE),
     ("GET", f"{API}/tasks", handlers.list_tasks, Operation.LIST),
     ("POST", f"{API}/tasks/{{task_id}}/cancel", handlers.cancel_task, Operation.CANCEL),
-    ("GET", "/results/{task_id}/{index:\\d{1,9}}.png", files.download_result, Operation.DOWNLOAD),
-    ("GET", f"{API}/uploads", uploads.get_upload_policy, Operation.UPLOAD),
-    ("POST", uploads.UPLOAD_PATH, uploads.upload_file, Operation.UPLOAD),
+    ("GET", "/results/{task_id}/{index:\\d{1,9}}.png", storage.download_result, Operation.DOWNLOAD),
+    ("GET", f"{API}/uploads", storage.get_upload_policy, Operation.UPLOAD),
+    ("POST", storage.UPLOAD_PATH, storage.upload_file, Operation.UPLOAD),
 )
 #: The operationId in openapi.yaml of each API route, by path.
 OPERATION_IDS = {
@@ -49,7 +41,7 @@ OPERATION_IDS = {
     f"{API}/tasks/{{task_id}}/cancel": "cancel_task",
     "/results/{task_id}/{index:\\d{1,9}}.png": "download_result",
     f"{API}/uploads": "get_upload_policy",
-    uploads.UPLOAD_PATH: "upload_file",
+    storage.UPLOAD_PATH: "upload_file",
 }
 #: Large enough for a 10 MB reference image in a form; JSON bodies have their own 1 MB limit.
 CLIENT_MAX_SIZE = 11 * 1024 * 1024
@@ -59,11 +51,11 @@ CLIENT_MAX_SIZE = 11 * 1024 * 1024
 # process (a test session starts many) then begins serving without that cost.
 for _schema in (
     parse.CREATE_REQUEST_SCHEMA,
-    control.ADVANCE_SCHEMA,
-    control.LIMITS_SCHEMA,
-    control_scenarios.SCENARIO_SCHEMA,
+    clock_limits.ADVANCE_SCHEMA,
+    clock_limits.LIMITS_SCHEMA,
+    scenarios.SCENARIO_SCHEMA,
 ):
-    spec.request_schema(_schema)
+    schemas.request_schema(_schema)
 
 
 def create_app(
@@ -96,9 +88,7 @@ def create_app(
             # Fixed paths are looked up exactly, so the slashed form is a route of its own.
             app.router.add_route(method, path, answer, name=operation_id)
             app.router.add_route(method, path + "/", answer, name=f"{operation_id}_slash")
-    app.router.add_route(
-        "*", f"{control_plane.PREFIX}/{{path:.*}}", plain_route(control_plane.dispatch)
-    )
+    app.router.add_route("*", f"{dispatch.PREFIX}/{{path:.*}}", plain_route(dispatch.dispatch))
     # Anything else: a 404 or 405 envelope rather than aiohttp's plain-text page.
     app.router.add_route("*", "/{path:.*}", plain_route(unrouted))
     return app

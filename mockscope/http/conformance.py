@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import orjson
 from aiohttp import web
 
-from mockscope import spec
-from mockscope.http.errors import Handler
+from mockscope import schemas
+from mockscope.http.envelopes import Handler
 from mockscope.http.exchange import DroppedResponse
 from mockscope.http.keys import OPERATION_ID
 
@@ -80,7 +80,7 @@ def check_response(
         if status < 400:
             return f"unrouted request answered {status}"
         return _check_json(ERROR_SCHEMA, content_type, body)
-    expected = spec.response_spec(operation_id, status)
+    expected = schemas.response_spec(operation_id, status)
     if expected is None:
         return f"{operation_id} does not document status {status}"
     if not expected.media_types:
@@ -99,7 +99,7 @@ def _check_json(schema_ref: str, content_type: str, body: bytes) -> str | None:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as error:
         return f"body is not JSON: {error}"
-    errors = sorted(spec.validator(schema_ref).iter_errors(document), key=str)
+    errors = sorted(schemas.validator(schema_ref).iter_errors(document), key=str)
     if errors:
         return f"{schema_ref}: " + "; ".join(error.message for error in errors[:3])
     return None

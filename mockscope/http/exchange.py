@@ -20,7 +20,7 @@ from mockscope.domain import errors
 from mockscope.domain.identity import Caller
 from mockscope.domain.journal import NO_ANSWER
 from mockscope.domain.operations import Operation
-from mockscope.http.errors import Dropped, dashscope_error_response, log, router_error
+from mockscope.http.envelopes import Dropped, dashscope_error_response, log, router_error
 from mockscope.http.task_bodies import TaskBodies
 
 

@@ -14,14 +14,15 @@ from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
-from mockscope import spec
+from mockscope import schemas
 from mockscope.domain import errors
 from mockscope.domain.clock import ManualClock
 from mockscope.domain.operations import Operation
-from mockscope.http.errors import Dropped, InjectedError
+from mockscope.http.envelopes import Dropped, InjectedError
 from mockscope.http.exchange import Note
 from mockscope.http.keys import BACKEND, WAITERS
-from mockscope.scenario import (
+from mockscope.scenarios.reading import parse_header, rule_from_mapping
+from mockscope.scenarios.rules import (
     NOTHING,
     Call,
     Outcome,
@@ -29,7 +30,6 @@ from mockscope.scenario import (
     Rule,
     ScenarioError,
 )
-from mockscope.scenario_reading import parse_header, rule_from_mapping
 
 SCENARIO_HEADER = "X-Mockscope-Scenario"
 RULE_SCHEMA = "scenario.json#/$defs/rule"
@@ -72,7 +72,7 @@ def header_rule(value: str) -> Rule:
     """The rule a request declares for itself, or InvalidParameter saying what is wrong."""
     try:
         mapping = parse_header(value)
-        problems = sorted(spec.validator(RULE_SCHEMA).iter_errors(mapping), key=str)
+        problems = sorted(schemas.validator(RULE_SCHEMA).iter_errors(mapping), key=str)
         if problems:
             raise ScenarioError("; ".join(problem.message for problem in problems[:3]))
         return rule_from_mapping(mapping, where=SCENARIO_HEADER)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
-from mockscope import spec
+from mockscope import schemas
 from mockscope.domain import errors
 from mockscope.domain.lifecycle import TaskStatus
 from mockscope.domain.listing import ListQuery
@@ -51,7 +51,7 @@ def decode_json(raw: bytes) -> object:
 def parse_create_request(raw: bytes, model_exists: Callable[[str], bool]) -> TaskRequest:
     """A validated create-task request, or the error the service would answer with."""
     body = decode_json(raw)
-    schema = spec.request_schema(CREATE_REQUEST_SCHEMA)
+    schema = schemas.request_schema(CREATE_REQUEST_SCHEMA)
     if not schema.is_valid(body):
         raise _error_for(body, schema.errors(body), model_exists)
     assert isinstance(body, dict)
@@ -109,7 +109,7 @@ def _describe(violation: ValidationError) -> str:
 
 def parse_list_query(query: Mapping[str, str]) -> ListQuery:
     """The list query string, checked against the OpenAPI parameters of list_tasks."""
-    validator, integers = spec.query_validator("list_tasks")
+    validator, integers = schemas.query_validator("list_tasks")
     values: dict[str, Any] = dict(query)
     for name in integers & values.keys():
         text = values[name].strip()

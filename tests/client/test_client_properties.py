@@ -13,14 +13,14 @@ from typing import Any
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from mockscope import spec
+from mockscope import schemas
 from wanx_client import Backoff, ResponseError, Task, WaitTimeout, parse_task, retry_after_seconds
 from wanx_client._models import BEIJING, format_task_time
 from wanx_client._parse import parse_page
 from wanx_client._polling import Poller
 
-TASK_SCHEMA = spec.validator("task.json")
-LIST_SCHEMA = spec.validator("task-list.json")
+TASK_SCHEMA = schemas.validator("task.json")
+LIST_SCHEMA = schemas.validator("task-list.json")
 
 # -- the backoff policy -------------------------------------------------------------------------
 

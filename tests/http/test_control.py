@@ -9,7 +9,7 @@ from aiohttp.test_utils import make_mocked_request
 from mockscope import ManualClock, MockServer
 from mockscope.domain import errors
 from mockscope.domain.clock import DEFAULT_MANUAL_START_MS
-from mockscope.http import control
+from mockscope.http.control import clock_limits
 from tests.support import read_task, submit
 
 
@@ -60,13 +60,13 @@ def _remote_request(remote: str, headers: dict[str, str] | None = None) -> objec
 
 @pytest.mark.parametrize("remote", ["127.0.0.1", "::1", "127.9.9.9"])
 def test_loopback_callers_may_use_the_control_plane(remote: str) -> None:
-    control.guard(_remote_request(remote))  # type: ignore[arg-type]
+    clock_limits.guard(_remote_request(remote))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("remote", ["10.0.0.5", "192.168.1.2", "2001:db8::1", None])
 def test_other_callers_are_refused_without_a_token(remote: str | None) -> None:
     with pytest.raises(errors.AccessDenied):
-        control.guard(_remote_request(remote))  # type: ignore[arg-type]
+        clock_limits.guard(_remote_request(remote))  # type: ignore[arg-type]
 
 
 def test_a_configured_token_is_required_from_everyone() -> None:

@@ -56,7 +56,7 @@ def test_every_domain_error_has_a_documented_status() -> None:
     import inspect
 
     from mockscope.domain import errors
-    from mockscope.http.errors import _STATUS_BY_CODE
+    from mockscope.http.envelopes import _STATUS_BY_CODE
 
     codes = {
         cls.code

@@ -9,7 +9,7 @@ from mockscope.domain.identity import Caller
 from mockscope.domain.tasks import TaskRequest
 from mockscope.http.serialize import task_body
 from mockscope.http.task_bodies import TaskBodies
-from mockscope.scenario import Outcome
+from mockscope.scenarios.rules import Outcome
 
 
 def test_every_state_of_a_task_reads_as_a_fresh_serialisation() -> None:

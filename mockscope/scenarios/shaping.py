@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from mockscope.domain.lifecycle import FOREVER_MS, Plan, Timing
 from mockscope.domain.tasks import Failure, Outcome, Progression, TaskRequest
-from mockscope.scenario import Outcome as Declared
+from mockscope.scenarios.rules import Outcome as Declared
 
 
 @dataclass(slots=True)

@@ -20,10 +20,10 @@ from mockscope.domain.ratelimit import Limits, RateLimiter
 from mockscope.domain.store import TaskStore
 from mockscope.domain.tasks import Task, TaskRequest, TaskView
 from mockscope.domain.uploads import Certificate, UploadForm, Uploads
-from mockscope.scenario import Outcome as ScenarioOutcome
-from mockscope.scenario import Rule, Scenario
-from mockscope.scenario_reading import rules_from_document
-from mockscope.shaping import shape_task
+from mockscope.scenarios.reading import rules_from_document
+from mockscope.scenarios.rules import Outcome as ScenarioOutcome
+from mockscope.scenarios.rules import Rule, Scenario
+from mockscope.scenarios.shaping import shape_task
 
 DAY_MS = 24 * 60 * 60 * 1000
 _FINISHED = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})

@@ -6,18 +6,18 @@ from typing import Any
 
 from aiohttp import web
 
-from mockscope import declare
 from mockscope.domain import errors
 from mockscope.domain.identity import api_key_id
 from mockscope.domain.journal import Entry
 from mockscope.domain.operations import Operation
-from mockscope.http.control import guard
+from mockscope.http.control.clock_limits import guard
 from mockscope.http.keys import BACKEND, PARAMS
 from mockscope.http.parse import decode_json, read_body
 from mockscope.http.serialize import json_response, task_body
-from mockscope.scenario import Rule, ScenarioError
+from mockscope.scenarios import reading
+from mockscope.scenarios.rules import Rule, ScenarioError
 
-SCENARIO_SCHEMA = declare.SCHEMA
+SCENARIO_SCHEMA = reading.SCHEMA
 
 
 async def get_scenario(request: web.Request) -> web.Response:
@@ -33,7 +33,7 @@ async def set_scenario(request: web.Request) -> web.Response:
     if not isinstance(document, dict):
         raise errors.InvalidParameter("Invalid scenario: expected an object with `rules`.")
     try:
-        rules, seed = declare.checked(document)
+        rules, seed = reading.checked(document)
     except ScenarioError as error:
         raise errors.InvalidParameter(f"Invalid scenario: {error}.") from None
     request.app[BACKEND].set_scenario(rules, seed)

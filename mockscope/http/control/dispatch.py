@@ -13,25 +13,25 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockscope.domain import errors
-from mockscope.http import control, control_scenarios
+from mockscope.http.control import clock_limits, scenarios
 from mockscope.http.keys import OPERATION_ID, PARAMS
 
-PREFIX = control.PREFIX
+PREFIX = clock_limits.PREFIX
 
 # (method, path below /_mockscope/, handler, operationId)
 ROUTES: tuple[tuple[str, str, Handler, str], ...] = (
-    ("GET", "clock", control.get_clock, "get_clock"),
-    ("POST", "clock/advance", control.advance_clock, "advance_clock"),
-    ("POST", "reset", control.reset, "reset"),
-    ("GET", "limits", control.get_limits, "get_limits"),
-    ("POST", "limits", control.set_limits, "set_limits"),
-    ("GET", "tasks", control.list_all_tasks, "list_all_tasks"),
-    ("POST", "tasks/{task_id}/finish", control_scenarios.finish_task, "finish_task"),
-    ("GET", "scenarios", control_scenarios.get_scenario, "get_scenario"),
-    ("POST", "scenarios", control_scenarios.set_scenario, "set_scenario"),
-    ("DELETE", "scenarios", control_scenarios.clear_scenario, "clear_scenario"),
-    ("GET", "journal", control_scenarios.get_journal, "get_journal"),
-    ("DELETE", "journal", control_scenarios.clear_journal, "clear_journal"),
+    ("GET", "clock", clock_limits.get_clock, "get_clock"),
+    ("POST", "clock/advance", clock_limits.advance_clock, "advance_clock"),
+    ("POST", "reset", clock_limits.reset, "reset"),
+    ("GET", "limits", clock_limits.get_limits, "get_limits"),
+    ("POST", "limits", clock_limits.set_limits, "set_limits"),
+    ("GET", "tasks", clock_limits.list_all_tasks, "list_all_tasks"),
+    ("POST", "tasks/{task_id}/finish", scenarios.finish_task, "finish_task"),
+    ("GET", "scenarios", scenarios.get_scenario, "get_scenario"),
+    ("POST", "scenarios", scenarios.set_scenario, "set_scenario"),
+    ("DELETE", "scenarios", scenarios.clear_scenario, "clear_scenario"),
+    ("GET", "journal", scenarios.get_journal, "get_journal"),
+    ("DELETE", "journal", scenarios.clear_journal, "clear_journal"),
 )
 
 

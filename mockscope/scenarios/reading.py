@@ -1,21 +1,26 @@
-"""Reading scenario rules: from documents shaped as schemas/scenario.json describes, or from
-the one-line form a request header carries (`failed; code=DataInspectionFailed`).
+"""Reading scenarios as people write them: documents shaped as schemas/scenario.json describes,
+lists of rules, the one-line form a request header carries (`failed; code=DataInspectionFailed`),
+and YAML/JSON files.
 
-Documents are checked against the schema by the caller first (`declare`, the control plane);
-this module fills in the documented defaults and checks what the schema cannot say, raising
-ScenarioError with what is wrong.
+Everything is checked against schemas/scenario.json (`checked`), then read into rules with the
+documented defaults filled in and what the schema cannot say checked too; whatever is wrong is
+reported in one ScenarioError, and nothing is installed from a scenario that has a fault.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from mockscope import schemas
 from mockscope.domain import errors
 from mockscope.domain.operations import Operation
-from mockscope.scenario import Match, Outcome, Rule, ScenarioError
+from mockscope.scenarios.rules import Match, Outcome, Rule, ScenarioError
 
+SCHEMA = "scenario.json"
 #: Documented wording for codes a scenario may name without a message of its own.
 MESSAGES: Mapping[str, str] = {
     "InternalError": errors.InternalError.default_message,
@@ -152,3 +157,54 @@ def _checked_params(kind: str, params: dict[str, Any], where: str) -> dict[str, 
     elif kind == "delay" and params.get("max", 0) < params.get("min", 0):
         raise ScenarioError(f"{where}: `max` must not be below `min`")
     return params
+
+
+#: What may declare a scenario: a document, a list of rules (mappings or one-line strings).
+Declaration = Mapping[str, Any] | Sequence[Mapping[str, Any] | str]
+
+
+def as_document(declaration: Declaration, seed: int | None = None) -> dict[str, Any]:
+    """The document form of a declaration; one-line rules are parsed."""
+    if isinstance(declaration, Mapping):
+        document = dict(declaration)
+    else:
+        rules = [
+            parse_header(rule) if isinstance(rule, str) else dict(rule) for rule in declaration
+        ]
+        document = {"rules": rules}
+    if seed is not None:
+        document["seed"] = seed
+    return document
+
+
+def checked(document: Mapping[str, Any]) -> tuple[list[Rule], int | None]:
+    """The rules and seed of a document, or a ScenarioError listing what is wrong."""
+    problems = sorted(schemas.validator(SCHEMA).iter_errors(document), key=lambda e: list(e.path))
+    if problems:
+        lines = [f"{_where(problem.absolute_path)}: {problem.message}" for problem in problems[:5]]
+        raise ScenarioError("; ".join(lines))
+    return rules_from_document(document), document.get("seed")
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """A scenario document from a .json, .yaml or .yml file."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".json":
+            loaded = json.loads(text)
+        else:
+            import yaml
+
+            loaded = yaml.safe_load(text)
+    except (ValueError, ImportError) as error:
+        raise ScenarioError(f"{path} cannot be read: {error}") from None
+    if isinstance(loaded, list):
+        return as_document(loaded)
+    if not isinstance(loaded, dict):
+        raise ScenarioError(f"{path} holds no scenario (expected a mapping with `rules`)")
+    return loaded
+
+
+def _where(path: Sequence[object]) -> str:
+    return ".".join(str(part) for part in path) or "scenario"

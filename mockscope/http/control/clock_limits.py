@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mockscope import spec
+from mockscope import schemas
 from mockscope.backend import Backend
 from mockscope.domain import errors
 from mockscope.domain.lifecycle import FOREVER_MS
@@ -137,7 +137,7 @@ def _plan_body(backend: Backend, task: Task, now_ms: int) -> dict[str, Any]:
 
 def validated(raw: bytes, schema_name: str, what: str) -> dict[str, Any]:
     body = decode_json(raw)
-    schema = spec.request_schema(schema_name)
+    schema = schemas.request_schema(schema_name)
     if not schema.is_valid(body):
         details = "; ".join(sorted(error.message for error in schema.errors(body)))
         raise errors.InvalidParameter(f"Invalid {what}: {details}.")

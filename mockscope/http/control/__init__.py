@@ -1,0 +1,1 @@
+"""The control plane under /_mockscope/: one route (`dispatch`) and its handlers."""
