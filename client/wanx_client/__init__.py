@@ -25,13 +25,13 @@ from wanx_client._errors import (
     UnsupportedOperationError,
     WaitTimeout,
 )
+from wanx_client._kinds import Operation, TaskStatus
 from wanx_client._models import (
     ImageFailure,
     ImageResult,
     ListedTask,
     Task,
     TaskMetrics,
-    TaskStatus,
     Usage,
 )
 from wanx_client._parse import parse_task
@@ -55,6 +55,7 @@ __all__ = [
     "InvalidParameterError",
     "ListedTask",
     "NetworkError",
+    "Operation",
     "OutcomeUnknown",
     "ResponseError",
     "ServerError",

@@ -16,7 +16,8 @@ import httpx
 from wanx_client._backoff import Backoff
 from wanx_client._errors import ResponseError
 from wanx_client._files import Sink, target_path
-from wanx_client._models import ImageResult, ListedTask, Task, TaskStatus
+from wanx_client._kinds import TaskStatus
+from wanx_client._models import ImageResult, ListedTask, Task
 from wanx_client._parse import json_body, parse_page, parse_task
 from wanx_client._polling import DEFAULT_WAIT_TIMEOUT, Poller
 from wanx_client._retry import Gates, Verdict, judge_exception, judge_response, outcome_unknown

@@ -4,35 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from enum import StrEnum
 from typing import Any, Self
 
 from wanx_client._errors import TaskFailed
+from wanx_client._kinds import TaskStatus
 
 #: Task times are written in Beijing time (UTC+8) without an offset.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-class TaskStatus(StrEnum):
-    """A task's `task_status`. The terminal ones are SUCCEEDED, FAILED, CANCELED and UNKNOWN."""
-
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUSPENDED = "SUSPENDED"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELED = "CANCELED"
-    UNKNOWN = "UNKNOWN"
-
-    @property
-    def is_terminal(self) -> bool:
-        """True once the status will not change (polling stops here)."""
-        return self in _TERMINAL
-
-
-_TERMINAL = frozenset(
-    {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELED, TaskStatus.UNKNOWN}
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from wanx_client._errors import (
     ThrottlingError,
     UnsupportedOperationError,
 )
+from wanx_client._kinds import TaskStatus
 from wanx_client._models import (
     BEIJING,
     ImageFailure,
@@ -35,7 +36,6 @@ from wanx_client._models import (
     ListedTask,
     Task,
     TaskMetrics,
-    TaskStatus,
     Usage,
 )
 
@@ -241,11 +241,6 @@ def _listed(item: _Reader) -> ListedTask:
         api_key_id=item.string("api_key_id"),
         region=item.string("region"),
     )
-
-
-def check_object(body: object, response: httpx.Response | None = None) -> None:
-    """A success answer whose content does not matter (cancel) must still be a JSON object."""
-    _Reader(body, "body", response)
 
 
 def error_from_response(response: httpx.Response) -> DashScopeError:

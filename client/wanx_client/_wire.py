@@ -10,14 +10,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from wanx_client._errors import AuthenticationError, InvalidParameterError
-from wanx_client._models import BEIJING, TaskStatus
+from wanx_client._kinds import Operation, TaskStatus
+from wanx_client._models import BEIJING
 
 VERSION = "0.1.0"
 DEFAULT_BASE_URL = "https://dashscope.aliyuncs.com/api/v1"
@@ -26,21 +26,6 @@ CREATE_PATH = "/services/aigc/text2image/image-synthesis"
 #: Generous for the API's small JSON answers; downloads stream and reset it per chunk.
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 USER_AGENT = f"wanx-client/{VERSION} httpx/{httpx.__version__}"
-
-
-class Operation(StrEnum):
-    """What a request does; it decides which failures may be retried."""
-
-    SUBMIT = "submit"
-    GET = "get"
-    CANCEL = "cancel"
-    LIST = "list"
-    DOWNLOAD = "download"
-
-    @property
-    def changes_state(self) -> bool:
-        """Submits and cancels change the service's state, so they are never blindly resent."""
-        return self in (Operation.SUBMIT, Operation.CANCEL)
 
 
 @dataclass(frozen=True, slots=True)
