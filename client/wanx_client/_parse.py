@@ -159,6 +159,16 @@ def _unexpected(response: httpx.Response | None, problem: str) -> ResponseError:
     )
 
 
+def task_from(response: httpx.Response) -> Task:
+    """The task a success answer carries (GET /tasks/{id}, or the answer to a submit)."""
+    return parse_task(json_body(response), response)
+
+
+def page_from(response: httpx.Response) -> ListPage:
+    """The page of tasks a success answer to GET /tasks carries."""
+    return parse_page(json_body(response), response)
+
+
 def parse_task(body: object, response: httpx.Response | None = None) -> Task:
     """A task body (GET /tasks/{id}, or the answer to a submit)."""
     top = _Reader(body, "body", response)

@@ -41,6 +41,18 @@ class Call:
     #: The JSON sent (submit), so an OutcomeUnknown can say what may have been created.
     payload: Mapping[str, Any] | None = None
     task_id: str | None = None
+    #: Downloads follow the storage host's redirects; API calls never do.
+    follow_redirects: bool = False
+
+    def build(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        """The request, with the HTTP client's defaults (its timeout) applied."""
+        return http.build_request(
+            self.method,
+            self.url,
+            params=self.params or None,
+            headers=self.headers,
+            content=self.content,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +188,7 @@ class ListFilters:
 def download(url: str) -> Call:
     """GET a result image. No Authorization: the URL points at object storage, another host,
     and is signed or public by itself; the API key must not travel there."""
-    return Call(Operation.DOWNLOAD, "GET", url, {"User-Agent": USER_AGENT})
+    return Call(Operation.DOWNLOAD, "GET", url, {"User-Agent": USER_AGENT}, follow_redirects=True)
 
 
 def _segment(task_id: str) -> str:
