@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -15,7 +15,7 @@ import httpx
 
 from wanx_client._backoff import Backoff
 from wanx_client._core import Answer, BaseClient, Exchange, Sleep
-from wanx_client._kinds import TaskStatus
+from wanx_client._kinds import ImageProtocol, TaskStatus
 from wanx_client._models import ImageResult, ListedTask, Task
 from wanx_client._polling import DEFAULT_WAIT_TIMEOUT
 from wanx_client._wire import DEFAULT_MODEL, DEFAULT_TIMEOUT
@@ -37,6 +37,7 @@ class AsyncClient(BaseClient):
         base_url: str | None = None,
         workspace: str | None = None,
         model: str = DEFAULT_MODEL,
+        protocol: ImageProtocol | str | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
@@ -50,6 +51,7 @@ class AsyncClient(BaseClient):
             base_url=base_url,
             workspace=workspace,
             model=model,
+            protocol=protocol,
             http_client=http_client,
             transport=transport,
             backoff=backoff,
@@ -74,21 +76,24 @@ class AsyncClient(BaseClient):
         seed: int | None = None,
         ref_strength: float | None = None,
         ref_mode: str | None = None,
+        prompt_extend: bool | None = None,
+        watermark: bool | None = None,
+        parameters: Mapping[str, Any] | None = None,
     ) -> Task:
         """Create a task; returns it PENDING (see Client.submit and OutcomeUnknown)."""
-        exchange = self._submitting(
-            prompt,
-            negative_prompt=negative_prompt,
-            ref_img=ref_img,
-            parameters={
-                "style": style,
-                "size": size,
-                "n": n,
-                "seed": seed,
-                "ref_strength": ref_strength,
-                "ref_mode": ref_mode,
-            },
-        )
+        options = {
+            "negative_prompt": negative_prompt,
+            "ref_img": ref_img,
+            "style": style,
+            "size": size,
+            "n": n,
+            "seed": seed,
+            "ref_strength": ref_strength,
+            "ref_mode": ref_mode,
+            "prompt_extend": prompt_extend,
+            "watermark": watermark,
+        }
+        exchange = self._submitting(prompt, options, parameters)
         async with self._submit_lock:
             return await self._run(exchange)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -15,7 +15,7 @@ import httpx
 
 from wanx_client._backoff import Backoff
 from wanx_client._core import Answer, BaseClient, Exchange, Sleep
-from wanx_client._kinds import TaskStatus
+from wanx_client._kinds import ImageProtocol, TaskStatus
 from wanx_client._models import ImageResult, ListedTask, Task
 from wanx_client._polling import DEFAULT_WAIT_TIMEOUT
 from wanx_client._wire import DEFAULT_MODEL, DEFAULT_TIMEOUT
@@ -24,8 +24,10 @@ T = TypeVar("T")
 
 
 class Client(BaseClient):
-    """A client for DashScope's asynchronous text-to-image API.
+    """A client for DashScope's asynchronous text-to-image API (the Wan family, any model).
 
+    `model` is sent as is; `protocol` (ImageProtocol) says how its tasks are created, by
+    default from the model's name: `wan2.6*` speaks MESSAGES, any other TEXT2IMAGE.
     `api_key` defaults to $DASHSCOPE_API_KEY (none at all: AuthenticationError, at once);
     `base_url` to $DASHSCOPE_HTTP_BASE_URL, else the live `https://dashscope.aliyuncs.com/api/v1`.
     `workspace` is sent as X-DashScope-WorkSpace. Pass `http_client` (kept open) or `transport`
@@ -42,6 +44,7 @@ class Client(BaseClient):
         base_url: str | None = None,
         workspace: str | None = None,
         model: str = DEFAULT_MODEL,
+        protocol: ImageProtocol | str | None = None,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
@@ -55,6 +58,7 @@ class Client(BaseClient):
             base_url=base_url,
             workspace=workspace,
             model=model,
+            protocol=protocol,
             http_client=http_client,
             transport=transport,
             backoff=backoff,
@@ -79,26 +83,36 @@ class Client(BaseClient):
         seed: int | None = None,
         ref_strength: float | None = None,
         ref_mode: str | None = None,
+        prompt_extend: bool | None = None,
+        watermark: bool | None = None,
+        parameters: Mapping[str, Any] | None = None,
     ) -> Task:
         """Create a task; returns it PENDING, with its `task_id`.
+
+        Only the options given are sent, in the client's protocol (see Client): the prompt and
+        `negative_prompt` go into the input (MESSAGES: the prompt as the user's message text,
+        `negative_prompt` into the parameters); `ref_img` goes into the input (TEXT2IMAGE
+        only); the rest, and the extra `parameters` (any names), into the parameters. Which
+        ones a model takes is the service's to say (V2 models: size, n, seed, prompt_extend,
+        watermark; wanx-v1: style, size, n, seed, ref_strength, ref_mode).
 
         Retried only when the failure proves nothing was created (429, 503, no connection).
         Raises OutcomeUnknown when the task may have been created but no answer says so; any
         other error means no task was created.
         """
-        exchange = self._submitting(
-            prompt,
-            negative_prompt=negative_prompt,
-            ref_img=ref_img,
-            parameters={
-                "style": style,
-                "size": size,
-                "n": n,
-                "seed": seed,
-                "ref_strength": ref_strength,
-                "ref_mode": ref_mode,
-            },
-        )
+        options = {
+            "negative_prompt": negative_prompt,
+            "ref_img": ref_img,
+            "style": style,
+            "size": size,
+            "n": n,
+            "seed": seed,
+            "ref_strength": ref_strength,
+            "ref_mode": ref_mode,
+            "prompt_extend": prompt_extend,
+            "watermark": watermark,
+        }
+        exchange = self._submitting(prompt, options, parameters)
         with self._submit_lock:
             return self._run(exchange)
 

@@ -32,7 +32,7 @@ import httpx
 from wanx_client._backoff import Backoff
 from wanx_client._errors import ResponseError
 from wanx_client._files import Sink, target_path
-from wanx_client._kinds import TaskStatus
+from wanx_client._kinds import ImageProtocol, TaskStatus
 from wanx_client._models import ImageResult, ListedTask, Task
 from wanx_client._parse import ListPage, page_from, task_from
 from wanx_client._polling import Poller
@@ -162,6 +162,7 @@ class BaseClient:
         base_url: str | None,
         workspace: str | None,
         model: str,
+        protocol: ImageProtocol | str | None,
         http_client: object,
         transport: object,
         backoff: Backoff | None,
@@ -172,7 +173,7 @@ class BaseClient:
             raise ValueError("pass http_client or transport, not both")
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        self.settings = Settings.resolve(base_url, api_key, workspace, model)
+        self.settings = Settings.resolve(base_url, api_key, workspace, model, protocol)
         self.backoff = backoff or Backoff()
         self.max_attempts = max_attempts
         self._owns_http = http_client is None
@@ -182,16 +183,9 @@ class BaseClient:
     # -- one exchange per API call ------------------------------------------------------------
 
     def _submitting(
-        self,
-        prompt: str,
-        *,
-        negative_prompt: str | None,
-        ref_img: str | None,
-        parameters: Mapping[str, Any],
+        self, prompt: str, options: Mapping[str, Any], parameters: Mapping[str, Any] | None
     ) -> Exchange[Task]:
-        call = self.settings.submit(
-            prompt, {"negative_prompt": negative_prompt, "ref_img": ref_img}, parameters
-        )
+        call = self.settings.submit(prompt, options, parameters)
         return Exchange(self, call, partial(_submitted, call))
 
     def _getting(self, task_id: str) -> Exchange[Task]:
