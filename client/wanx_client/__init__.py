@@ -1,11 +1,11 @@
-"""wanx_client: a minimal client for DashScope's asynchronous wanx-v1 text-to-image API.
+"""wanx_client: a minimal client for DashScope's asynchronous text-to-image API (Wan models).
 
-    with Client() as client:                      # DASHSCOPE_API_KEY from the environment
+    with Client(model="wan2.2-t2i-flash") as client:  # DASHSCOPE_API_KEY from the environment
         task = client.wait(client.submit("a cat", n=1)).raise_for_status()
         client.download(task.images[0], "cat.png")
 
-See README.md next to this file for the error types, the wait policy and the outcome-unknown
-rule.
+See README.md next to this file for the two protocols (and which model speaks which), the
+error types, the wait policy and the outcome-unknown rule.
 """
 
 from wanx_client._async_client import AsyncClient
@@ -25,13 +25,13 @@ from wanx_client._errors import (
     UnsupportedOperationError,
     WaitTimeout,
 )
+from wanx_client._kinds import MODEL_PROTOCOLS, ImageProtocol, Operation, TaskStatus
 from wanx_client._models import (
     ImageFailure,
     ImageResult,
     ListedTask,
     Task,
     TaskMetrics,
-    TaskStatus,
     Usage,
 )
 from wanx_client._parse import parse_task
@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
     "DEFAULT_WAIT_TIMEOUT",
+    "MODEL_PROTOCOLS",
     "AccessDeniedError",
     "AsyncClient",
     "AuthenticationError",
@@ -51,10 +52,12 @@ __all__ = [
     "Client",
     "DashScopeError",
     "ImageFailure",
+    "ImageProtocol",
     "ImageResult",
     "InvalidParameterError",
     "ListedTask",
     "NetworkError",
+    "Operation",
     "OutcomeUnknown",
     "ResponseError",
     "ServerError",

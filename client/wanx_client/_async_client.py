@@ -1,45 +1,33 @@
-"""The asynchronous client: the same API as Client, awaited."""
+"""The asynchronous client: the core's decisions (BaseClient) with asyncio I/O."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypeVar
 
 import httpx
 
 from wanx_client._backoff import Backoff
-from wanx_client._errors import ResponseError
-from wanx_client._files import Sink, target_path
-from wanx_client._models import ImageResult, ListedTask, Task, TaskStatus
-from wanx_client._parse import json_body, parse_page, parse_task
-from wanx_client._polling import DEFAULT_WAIT_TIMEOUT, Poller
-from wanx_client._retry import Gates, Verdict, judge_exception, judge_response, outcome_unknown
-from wanx_client._wire import (
-    DEFAULT_MODEL,
-    DEFAULT_TIMEOUT,
-    Call,
-    ListFilters,
-    Settings,
-    download,
-)
+from wanx_client._core import Answer, BaseClient, Exchange, Sleep
+from wanx_client._kinds import ImageProtocol, TaskStatus
+from wanx_client._models import ImageResult, ListedTask, Task
+from wanx_client._polling import DEFAULT_WAIT_TIMEOUT
+from wanx_client._wire import DEFAULT_MODEL, DEFAULT_TIMEOUT
+
+T = TypeVar("T")
 
 
-class AsyncClient:
-    """The asyncio twin of Client (same arguments; `sleep` is a coroutine function).
+class AsyncClient(BaseClient):
+    """The asyncio twin of Client: the same arguments and API, awaited.
 
-    `api_key` defaults to $DASHSCOPE_API_KEY (none at all: AuthenticationError, at once);
-    `base_url` to $DASHSCOPE_HTTP_BASE_URL, else the live `https://dashscope.aliyuncs.com/api/v1`.
-    `workspace` is sent as X-DashScope-WorkSpace. Pass `http_client` (kept open) or `transport`
-    to control HTTP; `sleep` and `clock` (monotonic seconds) to control time. `backoff` spaces
-    polls and retries; a request is tried at most `max_attempts` times.
-
-    Use it as an async context manager, or await `aclose()`.
+    `sleep` is a coroutine function; `list` is iterated with `async for`. Use it as an async
+    context manager, or await `aclose()`.
     """
 
     def __init__(
@@ -49,6 +37,7 @@ class AsyncClient:
         base_url: str | None = None,
         workspace: str | None = None,
         model: str = DEFAULT_MODEL,
+        protocol: ImageProtocol | str | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
@@ -57,24 +46,23 @@ class AsyncClient:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if http_client is not None and transport is not None:
-            raise ValueError("pass http_client or transport, not both")
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        self.settings = Settings.resolve(base_url, api_key, workspace, model)
-        self._owns_http = http_client is None
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            workspace=workspace,
+            model=model,
+            protocol=protocol,
+            http_client=http_client,
+            transport=transport,
+            backoff=backoff,
+            max_attempts=max_attempts,
+            clock=clock,
+        )
         self._http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)
-        self.backoff = backoff or Backoff()
-        self.max_attempts = max_attempts
         self._sleep = sleep
-        self._clock = clock
-        self._gates = Gates()
-        # Submits go one at a time: the service takes 2 per second per account, so parallel
-        # submits gain nothing, and one that met a 429 must hold the others back until its
-        # Retry-After has passed (requests already in flight could not be held back).
-        self._submit_lock = asyncio.Lock()
+        self._submit_lock = asyncio.Lock()  # one submit at a time (see BaseClient)
 
-    # -- the API ------------------------------------------------------------------------------
+    # -- the API: as Client's ------------------------------------------------------------------
 
     async def submit(
         self,
@@ -88,37 +76,30 @@ class AsyncClient:
         seed: int | None = None,
         ref_strength: float | None = None,
         ref_mode: str | None = None,
+        prompt_extend: bool | None = None,
+        watermark: bool | None = None,
+        parameters: Mapping[str, Any] | None = None,
     ) -> Task:
-        """Create a task; returns it PENDING, with its `task_id`.
-
-        Retried only when the failure proves nothing was created (429, 503, no connection).
-        Raises OutcomeUnknown when the task may have been created but no answer says so; any
-        other error means no task was created.
-        """
-        call = self.settings.submit(
-            prompt,
-            {"negative_prompt": negative_prompt, "ref_img": ref_img},
-            {
-                "style": style,
-                "size": size,
-                "n": n,
-                "seed": seed,
-                "ref_strength": ref_strength,
-                "ref_mode": ref_mode,
-            },
-        )
+        """Create a task; returns it PENDING (see Client.submit and OutcomeUnknown)."""
+        options = {
+            "negative_prompt": negative_prompt,
+            "ref_img": ref_img,
+            "style": style,
+            "size": size,
+            "n": n,
+            "seed": seed,
+            "ref_strength": ref_strength,
+            "ref_mode": ref_mode,
+            "prompt_extend": prompt_extend,
+            "watermark": watermark,
+        }
+        exchange = self._submitting(prompt, options, parameters)
         async with self._submit_lock:
-            response = await self._send(call)
-        try:
-            return parse_task(json_body(response), response)
-        except ResponseError as error:
-            # A success answer that cannot be read: the task exists, its id is lost.
-            raise outcome_unknown(call, error) from error
+            return await self._run(exchange)
 
     async def get(self, task_id: str) -> Task:
         """Read a task once (transient failures are retried). Unknown ids read UNKNOWN."""
-        response = await self._send(self.settings.get(task_id))
-        return parse_task(json_body(response), response)
+        return await self._run(self._getting(task_id))
 
     async def wait(
         self,
@@ -128,48 +109,18 @@ class AsyncClient:
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109
         poll: Backoff | None = None,
     ) -> Task:
-        """Poll until the task is SUCCEEDED, FAILED, CANCELED or UNKNOWN, and return it.
-
-        A FAILED task is returned, not raised: chain `.raise_for_status()` for TaskFailed.
-        Polls start at once, then follow `poll` (default: the client's backoff, 1, 1, 2, 2, 4,
-        4, 5, ... s); 5xx, 429 (honouring Retry-After) and dropped connections just count as
-        polls. Raises WaitTimeout once `timeout` seconds pass (None: no limit), or the error of
-        a poll that no retry can fix (e.g. 401).
-        """
-        task_id = task.task_id if isinstance(task, Task) else task
-        call = self.settings.get(task_id)
-        poller = Poller(task_id, poll or self.backoff, timeout, self._clock())
-        while True:
-            outcome = await self._attempt(call)
-            retry_after = None
-            if isinstance(outcome, Verdict):
-                if not outcome.retryable:
-                    raise outcome.error
-                poller.failed(outcome.error)
-                retry_after = outcome.retry_after
-            else:
-                current = parse_task(json_body(outcome), outcome)
-                if current.is_terminal:
-                    return current
-                poller.saw(current)
-            await self._sleep(poller.next_delay(self._clock(), retry_after))
+        """Poll until the task is SUCCEEDED, FAILED, CANCELED or UNKNOWN (see Client.wait)."""
+        return await self._run(self._waiting(task, timeout, poll))
 
     async def cancel(self, task_id: str) -> None:
-        """Cancel a PENDING task. UnsupportedOperationError if it is not PENDING any more;
-        OutcomeUnknown if the cancel may or may not have happened (`get` tells)."""
-        await self._send(self.settings.cancel(task_id))
+        """Cancel a PENDING task (see Client.cancel)."""
+        await self._run(self._cancelling(task_id))
 
     async def download(self, result: ImageResult | str, path: str | os.PathLike[str]) -> Path:
-        """Stream an image (an ImageResult or its URL) to `path` and return the file's path.
-
-        `path` may be a directory: the file then takes the URL's name. The file appears whole
-        or not at all. Failures are retried like reads; an expired URL raises (HTTP 403).
-        """
-        url = result.url if isinstance(result, ImageResult) else result
-        target = target_path(url, path)
-        with Sink(target) as sink:
-            await self._send(download(url), sink)
-        return target
+        """Stream an image to `path` (a file or a directory); returns the file's path."""
+        exchange, sink = self._downloading(result, path)
+        with sink:
+            return await self._run(exchange)
 
     def list(
         self,
@@ -180,60 +131,38 @@ class AsyncClient:
         end_time: datetime | str | None = None,
         page_size: int = 10,
     ) -> AsyncIterator[ListedTask]:
-        """Every task of the account matching the filters, newest first, page after page.
-
-        Times are aware datetimes or `YYYYMMDDhhmmss` strings (Beijing time); the service
-        looks at most 24 hours back (the last 24 hours when no time is given). A task that
-        moves to a later page while listing is yielded once.
-        """
-        filters = ListFilters(status, model_name, start_time, end_time)
-        # Built once here, so bad arguments raise at the call, not at the first iteration.
-        self.settings.list_page(1, page_size, filters)
+        """Every task of the account matching the filters, newest first (see Client.list)."""
+        listing = self._listing(status, model_name, start_time, end_time, page_size)
 
         async def pages() -> AsyncIterator[ListedTask]:
-            seen: set[str] = set()
-            page_no = 1
-            while True:
-                response = await self._send(self.settings.list_page(page_no, page_size, filters))
-                page = parse_page(json_body(response), response)
-                for listed in page.tasks:
-                    if listed.task_id not in seen:
-                        seen.add(listed.task_id)
-                        yield listed
-                if page.is_last(page_no, page_size):
-                    return
-                page_no += 1
+            while (page := listing.next_page()) is not None:
+                for listed in listing.take(await self._run(page)):
+                    yield listed
 
         return pages()
 
-    # -- plumbing -----------------------------------------------------------------------------
+    # -- the I/O ------------------------------------------------------------------------------
 
-    async def _send(self, call: Call, sink: Sink | None = None) -> httpx.Response:
-        """Make the call, retrying what may be retried; raise the final error."""
-        attempt = 0
+    async def _run(self, exchange: Exchange[T]) -> T:
+        """Try the exchange until it settles, sleeping as it says."""
         while True:
-            outcome = await self._attempt(call, sink)
-            if not isinstance(outcome, Verdict):
-                return outcome
-            attempt += 1
-            if not outcome.retryable or attempt >= self.max_attempts:
-                raise outcome.error
-            await self._sleep(self.backoff.delay(attempt - 1, outcome.retry_after))
+            pause = exchange.pause()
+            if pause:
+                await self._sleep(pause)
+            step = exchange.settle(await self._try(exchange))
+            if not isinstance(step, Sleep):
+                return step
+            await self._sleep(step.seconds)
 
-    async def _attempt(self, call: Call, sink: Sink | None = None) -> httpx.Response | Verdict:
-        """One try: the response of a success (read, or streamed into `sink`), or a Verdict."""
-        pause = self._gates.wait_time(call.operation, self._clock())
-        if pause:
-            await self._sleep(pause)
+    async def _try(self, exchange: Exchange[Any]) -> Answer:
+        """Send the call once: the response (read, or a success streamed into the sink), or
+        the httpx error that came instead."""
+        call, sink = exchange.call, exchange.sink
         try:
-            async with self._http.stream(
-                call.method,
-                call.url,
-                params=call.params or None,
-                headers=call.headers,
-                content=call.content,
-                follow_redirects=sink is not None,
-            ) as response:
+            response = await self._http.send(
+                call.build(self._http), stream=True, follow_redirects=call.follow_redirects
+            )
+            try:
                 if sink is not None and response.is_success:
                     sink.start()
                     async for chunk in response.aiter_bytes():
@@ -241,14 +170,11 @@ class AsyncClient:
                     sink.finish()
                 else:
                     await response.aread()
-        except httpx.RequestError as exc:
-            verdict: Verdict | None = judge_exception(call, exc)
-        else:
-            verdict = judge_response(call, response)
-        if verdict is None:
-            return response
-        self._gates.note(call.operation, verdict.retry_after, self._clock())
-        return verdict
+            finally:
+                await response.aclose()
+        except httpx.RequestError as error:
+            return error
+        return response
 
     async def aclose(self) -> None:
         """Close the HTTP connections (an injected http_client is left open)."""

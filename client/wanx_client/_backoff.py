@@ -20,6 +20,10 @@ class Backoff:
     No delay is ever below `min_interval` (the documented 20 queries per second), and a
     server's Retry-After always wins over a shorter delay. The same policy spaces `wait`'s polls
     and the retries of a failed request.
+
+    (The dashscope SDK's `wait` differs: after its first, immediate poll it sleeps 1, 1, 2, 2,
+    2, 4, 4, 4, 5, 5, 5, ... seconds, starting at 1 s, doubling after every third poll and
+    capped at 5 s.)
     """
 
     initial: float = 1.0

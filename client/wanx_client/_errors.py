@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from wanx_client._kinds import Operation, TaskStatus
+
 if TYPE_CHECKING:
     from wanx_client._models import Task
 
@@ -100,15 +102,17 @@ class TaskFailed(DashScopeError):
 
     def __init__(self, task: Task) -> None:
         code = task.code or task.status.value
-        message = task.message or _STATUS_MESSAGES.get(task.status.value, "The task failed.")
+        message = task.message or _STATUS_MESSAGES.get(task.status, "The task failed.")
         super().__init__(None, code, message, task.request_id or None)
         self.task = task
         self.task_id = task.task_id
 
 
 _STATUS_MESSAGES = {
-    "CANCELED": "The task was canceled before it started.",
-    "UNKNOWN": "No such task: unknown, expired (tasks are kept ~24 h), or not visible to this key.",
+    TaskStatus.CANCELED: "The task was canceled before it started.",
+    TaskStatus.UNKNOWN: (
+        "No such task: unknown, expired (tasks are kept ~24 h), or not visible to this key."
+    ),
 }
 
 
@@ -147,13 +151,14 @@ class OutcomeUnknown(DashScopeError):
     billed) a task; a cancel may have cancelled it. The caller decides what to do: look for the
     task with `list()` (it would be newer than the submit), or `get()` a cancelled task.
 
-    `operation` is "submit" or "cancel"; `request` the JSON body that was sent (submit);
-    `task_id` the task concerned (cancel); `cause` the underlying error (also `__cause__`).
+    `operation` is Operation.SUBMIT or Operation.CANCEL (equal to "submit" and "cancel");
+    `request` the JSON body that was sent (submit); `task_id` the task concerned (cancel);
+    `cause` the underlying error (also `__cause__`).
     """
 
     def __init__(
         self,
-        operation: str,
+        operation: Operation | str,
         cause: BaseException,
         *,
         request: Mapping[str, Any] | None = None,
@@ -162,13 +167,14 @@ class OutcomeUnknown(DashScopeError):
         status = cause.status if isinstance(cause, DashScopeError) else None
         code = cause.code if isinstance(cause, DashScopeError) else None
         request_id = cause.request_id if isinstance(cause, DashScopeError) else None
-        effect = "created a task" if operation == "submit" else "taken effect"
+        kind = Operation(operation)
+        effect = "created a task" if kind is Operation.SUBMIT else "taken effect"
         message = (
-            f"The {operation} may or may not have {effect}; it was not re-sent "
+            f"The {kind} may or may not have {effect}; it was not re-sent "
             f"({type(cause).__name__}: {cause})."
         )
         super().__init__(status, code, message, request_id)
-        self.operation = operation
+        self.operation = kind
         self.cause = cause
         self.request = request
         self.task_id = task_id

@@ -4,35 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from enum import StrEnum
 from typing import Any, Self
 
 from wanx_client._errors import TaskFailed
+from wanx_client._kinds import ImageProtocol, TaskStatus
 
 #: Task times are written in Beijing time (UTC+8) without an offset.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-class TaskStatus(StrEnum):
-    """A task's `task_status`. The terminal ones are SUCCEEDED, FAILED, CANCELED and UNKNOWN."""
-
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUSPENDED = "SUSPENDED"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELED = "CANCELED"
-    UNKNOWN = "UNKNOWN"
-
-    @property
-    def is_terminal(self) -> bool:
-        """True once the status will not change (polling stops here)."""
-        return self in _TERMINAL
-
-
-_TERMINAL = frozenset(
-    {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELED, TaskStatus.UNKNOWN}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +49,9 @@ class Task:
     """A task as one read showed it (GET /tasks/{id}, or the answer to a submit).
 
     `code`/`message` explain a FAILED task; `results` holds one entry per image, an
-    ImageResult or (partial failure) an ImageFailure; `usage` is reported once SUCCEEDED.
+    ImageResult or (partial failure) an ImageFailure, whichever protocol the task was made in:
+    `protocol` tells where the body listed them (TEXT2IMAGE: `output.results`, MESSAGES:
+    `output.choices`; None while there are none). `usage` is reported once SUCCEEDED.
     Times are timezone-aware (the API writes Beijing time); None where the answer had none.
     """
 
@@ -86,6 +66,7 @@ class Task:
     usage: Usage | None = None
     code: str | None = None
     message: str | None = None
+    protocol: ImageProtocol | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -95,6 +76,11 @@ class Task:
     def images(self) -> tuple[ImageResult, ...]:
         """The images made, in order."""
         return tuple(item for item in self.results if isinstance(item, ImageResult))
+
+    @property
+    def image_urls(self) -> tuple[str, ...]:
+        """The URLs of the images made, in order, whichever protocol listed them."""
+        return tuple(image.url for image in self.images)
 
     @property
     def failures(self) -> tuple[ImageFailure, ...]:
@@ -113,7 +99,8 @@ class Task:
 
     def to_wire(self) -> dict[str, Any]:
         """The task as a GET /tasks/{id} body (schemas/task.json), with the fields it was read
-        with; fields the client does not model are not kept."""
+        with; fields the client does not model are not kept. A MESSAGES task lists its images
+        as `output.choices`, one choice per image."""
         output: dict[str, Any] = {"task_id": self.task_id, "task_status": self.status.value}
         for name, value in (
             ("submit_time", self.submit_time),
@@ -132,7 +119,12 @@ class Task:
                 "SUCCEEDED": self.metrics.succeeded,
                 "FAILED": self.metrics.failed,
             }
-        if self.results:
+        if self.protocol is ImageProtocol.MESSAGES:
+            output["choices"] = [
+                {"message": {"role": "assistant", "content": [{"image": url, "type": "image"}]}}
+                for url in self.image_urls
+            ]
+        elif self.results:
             output["results"] = [
                 {"url": item.url}
                 if isinstance(item, ImageResult)

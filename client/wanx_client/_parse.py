@@ -28,6 +28,7 @@ from wanx_client._errors import (
     ThrottlingError,
     UnsupportedOperationError,
 )
+from wanx_client._kinds import ImageProtocol, TaskStatus
 from wanx_client._models import (
     BEIJING,
     ImageFailure,
@@ -35,7 +36,6 @@ from wanx_client._models import (
     ListedTask,
     Task,
     TaskMetrics,
-    TaskStatus,
     Usage,
 )
 
@@ -159,6 +159,16 @@ def _unexpected(response: httpx.Response | None, problem: str) -> ResponseError:
     )
 
 
+def task_from(response: httpx.Response) -> Task:
+    """The task a success answer carries (GET /tasks/{id}, or the answer to a submit)."""
+    return parse_task(json_body(response), response)
+
+
+def page_from(response: httpx.Response) -> ListPage:
+    """The page of tasks a success answer to GET /tasks carries."""
+    return parse_page(json_body(response), response)
+
+
 def parse_task(body: object, response: httpx.Response | None = None) -> Task:
     """A task body (GET /tasks/{id}, or the answer to a submit)."""
     top = _Reader(body, "body", response)
@@ -167,6 +177,13 @@ def parse_task(body: object, response: httpx.Response | None = None) -> Task:
         _result(_Reader(item, f"output.results[{k}]", response))
         for k, item in enumerate(output.items("results"))
     )
+    # Images are listed in `results` (TEXT2IMAGE) or in `choices` (MESSAGES): one list here.
+    chosen = _choice_images(output)
+    protocol = None
+    if results:
+        protocol = ImageProtocol.TEXT2IMAGE
+    elif chosen:
+        protocol = ImageProtocol.MESSAGES
     metrics = None
     if output.has("task_metrics"):
         counts = output.child("task_metrics")
@@ -183,12 +200,29 @@ def parse_task(body: object, response: httpx.Response | None = None) -> Task:
         submit_time=output.task_time("submit_time"),
         scheduled_time=output.task_time("scheduled_time"),
         end_time=output.task_time("end_time"),
-        results=results,
+        results=results + chosen,
         metrics=metrics,
         usage=usage,
         code=output.string("code", non_empty=True),
         message=output.string("message"),
+        protocol=protocol,
     )
+
+
+def _choice_images(output: _Reader) -> tuple[ImageResult, ...]:
+    """The images of a MESSAGES task: `choices[].message.content[]` items with an `image`
+    URL (`"type": "image"`); other content (text) is not an image."""
+    images = []
+    for k, choice in enumerate(output.items("choices")):
+        message = _Reader(choice, f"output.choices[{k}]", output.response).child("message")
+        for j, item in enumerate(message.items("content")):
+            part = _Reader(item, f"{message.path}.content[{j}]", output.response)
+            url = part.string("image", non_empty=True)
+            if url is not None:
+                images.append(ImageResult(url))
+            elif part.string("type") == "image":
+                raise part.error(f"{part.path} is an image without a URL")
+    return tuple(images)
 
 
 def _result(item: _Reader) -> ImageResult | ImageFailure:
@@ -241,11 +275,6 @@ def _listed(item: _Reader) -> ListedTask:
         api_key_id=item.string("api_key_id"),
         region=item.string("region"),
     )
-
-
-def check_object(body: object, response: httpx.Response | None = None) -> None:
-    """A success answer whose content does not matter (cancel) must still be a JSON object."""
-    _Reader(body, "body", response)
 
 
 def error_from_response(response: httpx.Response) -> DashScopeError:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from wanx_client._errors import DashScopeError, NetworkError, OutcomeUnknown, ThrottlingError
+from wanx_client._kinds import Operation
 from wanx_client._parse import error_from_response
-from wanx_client._wire import Call, Operation
+from wanx_client._wire import Call
 
 #: Answers to a submit or cancel that prove nothing happened: throttled, or refused because the
 #: model is unavailable. 500 is not here: a lost answer is reported as a 500 InternalError. Nor
@@ -78,9 +79,7 @@ def judge_exception(call: Call, exc: httpx.RequestError) -> Verdict:
 
 
 def outcome_unknown(call: Call, cause: BaseException) -> OutcomeUnknown:
-    unknown = OutcomeUnknown(
-        call.operation.value, cause, request=call.payload, task_id=call.task_id
-    )
+    unknown = OutcomeUnknown(call.operation, cause, request=call.payload, task_id=call.task_id)
     unknown.__cause__ = cause
     return unknown
 

@@ -10,37 +10,21 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from wanx_client._errors import AuthenticationError, InvalidParameterError
-from wanx_client._models import BEIJING, TaskStatus
+from wanx_client._kinds import ImageProtocol, Operation, TaskStatus
+from wanx_client._models import BEIJING
 
 VERSION = "0.1.0"
 DEFAULT_BASE_URL = "https://dashscope.aliyuncs.com/api/v1"
 DEFAULT_MODEL = "wanx-v1"
-CREATE_PATH = "/services/aigc/text2image/image-synthesis"
 #: Generous for the API's small JSON answers; downloads stream and reset it per chunk.
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 USER_AGENT = f"wanx-client/{VERSION} httpx/{httpx.__version__}"
-
-
-class Operation(StrEnum):
-    """What a request does; it decides which failures may be retried."""
-
-    SUBMIT = "submit"
-    GET = "get"
-    CANCEL = "cancel"
-    LIST = "list"
-    DOWNLOAD = "download"
-
-    @property
-    def changes_state(self) -> bool:
-        """Submits and cancels change the service's state, so they are never blindly resent."""
-        return self in (Operation.SUBMIT, Operation.CANCEL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +40,31 @@ class Call:
     #: The JSON sent (submit), so an OutcomeUnknown can say what may have been created.
     payload: Mapping[str, Any] | None = None
     task_id: str | None = None
+    #: Downloads follow the storage host's redirects; API calls never do.
+    follow_redirects: bool = False
+
+    def build(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        """The request, with the HTTP client's defaults (its timeout) applied."""
+        return http.build_request(
+            self.method,
+            self.url,
+            params=self.params or None,
+            headers=self.headers,
+            content=self.content,
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Endpoint, credentials and model, resolved once from arguments and the environment."""
+    """Endpoint, credentials, model and its protocol, resolved once from arguments and the
+    environment."""
 
     base_url: str
     # Kept out of repr, so a logged client or settings object does not leak the key.
     api_key: str = field(repr=False)
     workspace: str | None
     model: str
+    protocol: ImageProtocol
 
     @classmethod
     def resolve(
@@ -75,9 +73,11 @@ class Settings:
         api_key: str | None,
         workspace: str | None,
         model: str,
+        protocol: ImageProtocol | str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
-        """Arguments first, then DASHSCOPE_HTTP_BASE_URL / DASHSCOPE_API_KEY, then defaults.
+        """Arguments first, then DASHSCOPE_HTTP_BASE_URL / DASHSCOPE_API_KEY, then defaults;
+        the protocol, unless given, from the model's name (ImageProtocol.for_model).
 
         A missing key is an AuthenticationError here, before any request is made.
         """
@@ -92,7 +92,8 @@ class Settings:
             )
         if not model:
             raise InvalidParameterError(None, "BadRequest.EmptyModel", "A model is required.")
-        return cls(base.rstrip("/"), key, workspace or None, model)
+        speaks = ImageProtocol.for_model(model) if protocol is None else ImageProtocol(protocol)
+        return cls(base.rstrip("/"), key, workspace or None, model, speaks)
 
     def _headers(self, **extra: str) -> dict[str, str]:
         headers = {
@@ -106,28 +107,47 @@ class Settings:
         return headers
 
     def submit(
-        self, prompt: str, input_fields: Mapping[str, Any], parameters: Mapping[str, Any]
+        self, prompt: str, options: Mapping[str, Any], parameters: Mapping[str, Any] | None
     ) -> Call:
-        """POST the task; options the caller did not give are left out, not defaulted."""
+        """POST the task in the model's protocol. `options` are the named ones of `submit`,
+        `parameters` the caller's extra ones; options not given (None) are left out, not
+        defaulted, and a parameter given both ways is refused."""
         if not isinstance(prompt, str) or not prompt.strip():
             raise InvalidParameterError(None, "BadRequest.EmptyInput", "A prompt is required.")
-        task_input = {"prompt": prompt, **{k: v for k, v in input_fields.items() if v is not None}}
-        payload = {
-            "model": self.model,
-            "input": task_input,
-            "parameters": {k: v for k, v in parameters.items() if v is not None},
-        }
+        named = dict(options)
+        negative_prompt = named.pop("negative_prompt", None)
+        ref_img = named.pop("ref_img", None)
         headers = self._headers(
             **{"Content-Type": "application/json; charset=utf-8", "X-DashScope-Async": "enable"}
         )
-        if str(task_input.get("ref_img", "")).startswith("oss://"):
-            # A temporary oss:// upload is only resolved when asked to (fact sheet §3.5).
-            headers["X-DashScope-OssResourceResolve"] = "enable"
+        task_input: dict[str, Any]
+        if self.protocol is ImageProtocol.MESSAGES:
+            if ref_img is not None:
+                raise InvalidParameterError(
+                    None,
+                    "InvalidParameter",
+                    f"ref_img is not part of the messages protocol (model {self.model}).",
+                )
+            task_input = {"messages": [{"role": "user", "content": [{"text": prompt}]}]}
+            # The messages protocol takes the negative prompt as a parameter.
+            named["negative_prompt"] = negative_prompt
+        else:
+            task_input = _given({"prompt": prompt, "negative_prompt": negative_prompt})
+            if ref_img is not None:
+                task_input["ref_img"] = ref_img
+                if str(ref_img).startswith("oss://"):
+                    # A temporary oss:// upload is only resolved when asked to (fact sheet §3.5).
+                    headers["X-DashScope-OssResourceResolve"] = "enable"
+        payload = {
+            "model": self.model,
+            "input": task_input,
+            "parameters": _given(named, parameters or {}),
+        }
         content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         return Call(
             Operation.SUBMIT,
             "POST",
-            self.base_url + CREATE_PATH,
+            self.base_url + self.protocol.path,
             headers,
             content=content,
             payload=payload,
@@ -191,7 +211,22 @@ class ListFilters:
 def download(url: str) -> Call:
     """GET a result image. No Authorization: the URL points at object storage, another host,
     and is signed or public by itself; the API key must not travel there."""
-    return Call(Operation.DOWNLOAD, "GET", url, {"User-Agent": USER_AGENT})
+    return Call(Operation.DOWNLOAD, "GET", url, {"User-Agent": USER_AGENT}, follow_redirects=True)
+
+
+def _given(*groups: Mapping[str, Any]) -> dict[str, Any]:
+    """The options given (not None) of every group; a name given in two groups is refused."""
+    given: dict[str, Any] = {}
+    for group in groups:
+        for name, value in group.items():
+            if value is None:
+                continue
+            if name in given:
+                raise InvalidParameterError(
+                    None, "InvalidParameter", f"{name} is given twice (by name and in parameters)."
+                )
+            given[name] = value
+    return given
 
 
 def _segment(task_id: str) -> str:
