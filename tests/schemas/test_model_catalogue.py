@@ -538,7 +538,7 @@ def test_bad_parameters_are_caught_by_the_derived_validation() -> None:
 
 
 def test_prompt_protocol_bodies_fit_the_existing_message_schemas() -> None:
-    from mockscope.spec import validator
+    from mockscope.schemas import validator
 
     for name in (
         "sdk_async_call_request",
