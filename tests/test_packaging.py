@@ -26,6 +26,7 @@ def test_the_wheel_carries_every_schema_and_the_entry_point(wheel: Path) -> None
     names = set(zipfile.ZipFile(wheel).namelist())
     for schema in [*sorted((ROOT / "schemas").glob("*.json")), ROOT / "schemas/openapi.yaml"]:
         assert f"mockscope/_schemas/{schema.name}" in names
+    assert "mockscope/_schemas/catalogue/models.json" in names
     assert "mockscope/py.typed" in names
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     assert "mockscope = mockscope.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
