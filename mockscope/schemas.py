@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,37 @@ def load_schema(name: str) -> dict[str, Any]:
     return document
 
 
+#: The model catalogue: data, not a message schema, so it sits out of `registry()`'s way.
+CATALOGUE_FILE = "catalogue/models.json"
+CATALOGUE_SCHEMA = "model-catalogue.json"
+
+
+@functools.cache
+def catalogue_document() -> dict[str, Any]:
+    """The built-in model catalogue as plain data (read once per process)."""
+    return load_schema(CATALOGUE_FILE)
+
+
+def problems(ref: str, instance: object, limit: int = 5) -> list[str]:
+    """What is wrong with `instance` under the schema `ref`, each as `where: what`."""
+    found = sorted(validator(ref).iter_errors(instance), key=lambda error: list(error.path))
+    return [
+        f"{'.'.join(str(part) for part in error.absolute_path) or '(top)'}: {error.message}"
+        for error in found[:limit]
+    ]
+
+
+def read_document(path: str | os.PathLike[str]) -> object:
+    """A JSON (.json) or YAML (anything else) document from a file."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        return json.loads(text)
+    import yaml
+
+    return yaml.safe_load(text)
+
+
 @functools.cache
 def registry() -> Registry[Any]:
     """Every schema registered under its file name, so relative `$ref`s between files resolve."""
@@ -63,6 +95,28 @@ def validator(ref: str) -> jsonschema.Draft202012Validator:
     import jsonschema
 
     return jsonschema.Draft202012Validator({"$ref": ref}, registry=registry())
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSchema:
+    """An in-memory schema compiled twice: a fast yes/no check, and a detailed one for errors."""
+
+    schema: Mapping[str, Any]
+    fast: Any
+
+    def is_valid(self, instance: object) -> bool:
+        return bool(self.fast.is_valid(instance))
+
+    def errors(self, instance: object) -> Iterator[jsonschema.ValidationError]:
+        import jsonschema
+
+        yield from jsonschema.Draft202012Validator(self.schema).iter_errors(instance)
+
+
+def compile_schema(schema: Mapping[str, Any]) -> CompiledSchema:
+    """Compile a self-contained schema (e.g. one derived from the model catalogue). Callers
+    keep the result: compiling is what the hot path must never do."""
+    return CompiledSchema(schema, jsonschema_rs.validator_for(dict(schema)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mockscope.backend.catalogue import built_in
 from mockscope.domain import errors
 from mockscope.domain.accounts import AccountSpec
 from mockscope.domain.clock import Clock, ManualClock
@@ -13,12 +14,13 @@ from mockscope.domain.identity import Caller, Directory
 from mockscope.domain.ids import IdSource
 from mockscope.domain.images import ImageCache
 from mockscope.domain.journal import Journal
-from mockscope.domain.lifecycle import TaskStatus, Timing
+from mockscope.domain.lifecycle import FOREVER_MS, Plan, TaskStatus, Timing
 from mockscope.domain.listing import ListQuery, TaskPage, list_tasks
+from mockscope.domain.models import ModelCatalogue, ModelSpec, rewrite_prompt
 from mockscope.domain.operations import Operation
 from mockscope.domain.ratelimit import Limits, RateLimiter
 from mockscope.domain.store import TaskStore
-from mockscope.domain.tasks import Task, TaskRequest, TaskView
+from mockscope.domain.tasks import TEXT2IMAGE, Failure, Outcome, Task, TaskRequest, TaskView
 from mockscope.domain.uploads import Certificate, UploadForm, Uploads
 from mockscope.scenarios.reading import rules_from_document
 from mockscope.scenarios.rules import Outcome as ScenarioOutcome
@@ -35,13 +37,16 @@ _PRUNE_EVERY = 4096
 class BackendConfig:
     """How the simulated service behaves. Every field has the live service's default."""
 
-    #: Models the service knows; a request for any other gets ModelNotFound.
-    models: tuple[str, ...] = ("wanx-v1",)
+    #: The models served (None: every model of the built-in catalogue); a request for any
+    #: other gets 400 InvalidParameter "Model not exist.", as live.
+    models: ModelCatalogue | None = None
     #: Accepted API keys; None accepts any non-empty key (keys in `accounts` always count).
     api_keys: frozenset[str] | None = None
     #: Keys and workspaces grouped into shared accounts; any other key is its own account.
     accounts: tuple[AccountSpec, ...] = ()
-    timing: Timing = field(default_factory=Timing)
+    #: One timing for every task; None (the default) gives each model its own, shaped like
+    #: the live service (the catalogue's `timing`).
+    timing: Timing | None = None
     limits: Limits = field(default_factory=Limits)
     #: How long a finished task stays readable (the live service keeps it 24 hours).
     retention_ms: int = DAY_MS
@@ -85,8 +90,12 @@ class Backend:
         self.clock: Clock = clock if clock is not None else ManualClock()
         self.ids = IdSource(config.seed)
         self.directory = Directory(config.api_keys, config.accounts)
-        self.limiter = RateLimiter(config.limits)
-        self.store = TaskStore(config.retention_ms, config.limits.concurrency)
+        self.models = config.models if config.models is not None else built_in()
+        self.limiter = RateLimiter(config.limits, self._own_rate)
+        self.store = TaskStore(config.retention_ms, self._slots)
+        #: Called whenever plans move by other means than time (cancel, finish, new limits):
+        #: held synchronous answers look again at when their task ends.
+        self.watchers: set[Callable[[], None]] = set()
         self.journal = Journal(config.journal_size)
         self.uploads = Uploads(secret=f"mockscope/{config.seed}/{id(self)}".encode())
         self.scenario = self._initial_scenario()
@@ -101,8 +110,20 @@ class Backend:
     def new_request_id(self) -> str:
         return self.ids.request_id()
 
-    def model_exists(self, model: str) -> bool:
-        return model in self.config.models
+    def model(self, name: str) -> ModelSpec:
+        """A served model by id or alias; the catalogue's unknown-model answer otherwise."""
+        spec = self.models.get(name)
+        if spec is None:
+            raise self.refusal("unknown_model")
+        return spec
+
+    def refusal(self, key: str) -> errors.Refused:
+        """The catalogue's answer `key` (e.g. `model_not_on_path`) as an error to raise."""
+        answer = self.models.errors[key]
+        return errors.Refused(answer.code, answer.message)
+
+    def timing(self, spec: ModelSpec) -> Timing:
+        return self.config.timing if self.config.timing is not None else spec.timing
 
     # -- operations ---------------------------------------------------------------------------
 
@@ -113,21 +134,32 @@ class Backend:
         request_id: str = "",
         declared: ScenarioOutcome | None = None,
         resolve_oss: bool = False,
+        *,
+        endpoint: str = TEXT2IMAGE,
+        synchronous: bool = False,
     ) -> str:
-        """Queue a task and return its id; it is PENDING until its account has a free slot.
+        """Queue a task and return its id; it is PENDING until its lane has a free slot.
 
         `declared` is a scenario's task outcome (failed, partial, suspended, ...), if any;
         `resolve_oss` says the caller asked for `oss://` references to be resolved.
+        A `synchronous` call whose answer carries no task id (the messages protocol) runs
+        outside the queue, as the catalogue has it, and is neither listed nor readable by id.
         """
-        if not self.model_exists(request.model):
-            raise errors.ModelNotFound.for_model(request.model)
+        spec = self.model(request.model)
         now = self.clock.now_ms()
         self._check_reference(caller, request.ref_img, resolve_oss, now)
-        self._throttle(Operation.CREATE, caller, now, request.model)
+        self._throttle(Operation.CREATE, caller, now, spec.id)
         self._housekeeping(now)
-        shape = shape_task(request, self.config.timing, declared)
+        if request.prompt_extend and spec.result.actual_prompt:
+            request.actual_prompt = rewrite_prompt(request.prompt)
+        shape = shape_task(request, self.timing(spec), declared, _size_outcome(spec, request))
+        hidden = synchronous and spec.result.shape == "choices"
         account = self.store.account(caller.account)
-        plan = account.plan(now, shape.queue_ms, shape.run_ms)
+        if hidden:
+            start = now + shape.queue_ms
+            plan = Plan(now, start, min(start + shape.run_ms, FOREVER_MS), run_ms=shape.run_ms)
+        else:
+            plan = account.plan(now, shape.queue_ms, shape.run_ms, spec.id)
         shape.adjust(plan)
         task = Task(
             task_id=self.ids.task_id(),
@@ -139,9 +171,21 @@ class Backend:
             api_key=caller.api_key,
             request_id=request_id,
             progression=shape.progression,
+            result=spec.result,
+            endpoint=endpoint,
+            hidden=hidden,
         )
-        self.store.add(task, now)
+        self.store.add(task, now, None if hidden else spec.id)
         return task.task_id
+
+    def answer_of(self, task_id: str) -> tuple[TaskView, int] | None:
+        """A synchronous call's task as it reads now, and when it stops being live (epoch ms);
+        None once it is gone (reset, or expired)."""
+        task = self.store.get(task_id)
+        if task is None:
+            return None
+        now = self.clock.now_ms()
+        return task.view(now), task.plan.finished_ms()
 
     def get_task(self, caller: Caller, task_id: str) -> TaskView:
         """The task as seen now; unknown, foreign and expired tasks read as UNKNOWN."""
@@ -164,13 +208,16 @@ class Backend:
         task.plan.canceled_ms = now
         self.store.rescheduled(task)
         self._replan(caller.account, now)
+        self._notify()
 
     def list_tasks(self, caller: Caller, query: ListQuery) -> TaskPage:
         now = self.clock.now_ms()
         self._throttle(Operation.LIST, caller, now)
         account = self.store.account_or_none(caller.account)
         tasks = account.tasks if account is not None else ()
-        return list_tasks(tasks, query, now, lambda task: not self.store.is_expired(task, now))
+        return list_tasks(
+            tasks, query, now, lambda task: not task.hidden and not self.store.is_expired(task, now)
+        )
 
     def result_image(self, task_id: str, index: int) -> ImageSpec:
         """What the image behind a result URL shows: only a generated image of a kept task."""
@@ -185,8 +232,8 @@ class Backend:
             raise ResultGone(expired=False)
         if view.results[index].failure is not None:
             raise ResultGone(expired=False)
-        dimensions = task.request.dimensions
-        assert dimensions is not None, "a SUCCEEDED task always has a supported size"
+        # A scenario may make a task outside its size rule succeed: it renders at the default.
+        dimensions = task.request.dimensions or self._default_dimensions(task.request.model)
         width, height = dimensions
         return ImageSpec(width, height, task.request.prompt, task.image_seed(index))
 
@@ -204,11 +251,14 @@ class Backend:
         """Change the limits from now on; a new concurrency redraws every waiting queue."""
         old = self.limiter.limits
         self.limiter.limits = limits
-        if limits.concurrency != old.concurrency:
-            self.store.concurrency = limits.concurrency
+        if (limits.concurrency, limits.concurrency_per_model) != (
+            old.concurrency,
+            old.concurrency_per_model,
+        ):
             now = self.clock.now_ms()
             for account in self.store.accounts():
                 self._replan(account.name, now)
+            self._notify()
 
     def upload_certificate(self, caller: Caller, model: str) -> Certificate:
         """A certificate to upload one or more files for `model` (getPolicy)."""
@@ -254,6 +304,7 @@ class Backend:
         self.scenario = self._initial_scenario()
         self.clock.restart()
         self.ids.restart()
+        self._notify()
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -262,12 +313,34 @@ class Backend:
         if not decision.allowed:
             raise errors.RateQuotaExceeded(decision.retry_after_ms / 1000)
 
+    def _own_rate(self, model: str) -> int | None:
+        spec = self.models.get(model)
+        return spec.limits.submit_qps if spec is not None else None
+
+    def _slots(self, model: str) -> int:
+        """Tasks in progress at once for a model (its lane), under the limits in force."""
+        spec = self.models.get(model)
+        own = spec.limits.tasks_in_progress if spec is not None else 1
+        return self.limiter.limits.slots(model, own)
+
+    def _queue_ms(self, model: str) -> int:
+        spec = self.models.get(model)
+        return self.timing(spec).queue_ms if spec is not None else 0
+
+    def _default_dimensions(self, model: str) -> tuple[int, int]:
+        spec = self.models.get(model)
+        size = spec.size.default if spec is not None else "1024*1024"
+        return self.models.dimensions(size) or (1024, 1024)
+
+    def _notify(self) -> None:
+        for watcher in list(self.watchers):
+            watcher()
+
     def _replan(self, account_name: str, now: int) -> None:
         account = self.store.account_or_none(account_name)
         if account is None:
             return
-        queue_ms = self.config.timing.queue_ms
-        for task in account.replan(queue_ms, self.store.concurrency, now):
+        for task in account.replan(self._queue_ms, self._slots, now):
             self.store.rescheduled(task)
 
     def _check_reference(
@@ -285,6 +358,7 @@ class Backend:
         """A task's plan was moved by hand: its queue and its expiry follow."""
         self.store.rescheduled(task)
         self._replan(task.account, now)
+        self._notify()
 
     def _initial_scenario(self) -> Scenario:
         document = self.config.scenario
@@ -303,7 +377,16 @@ class Backend:
         task = self.store.get(task_id)
         if task is None or task.account != caller.account or self.store.is_expired(task, now):
             return None
-        return task
+        return None if task.hidden else task
+
+
+def _size_outcome(spec: ModelSpec, request: TaskRequest) -> Outcome | None:
+    """The failure a size outside the model's rule ends the task with (accepted at submit)."""
+    dimensions = request.dimensions
+    if dimensions is not None and spec.size.check(*dimensions):
+        return None
+    violation = spec.size.violation
+    return Outcome(task_failure=Failure(violation.code, violation.message))
 
 
 def with_overrides(config: BackendConfig, **overrides: Any) -> BackendConfig:

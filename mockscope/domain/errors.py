@@ -72,6 +72,15 @@ class ModelNotFound(DashScopeError):
         return cls(f"The model `{model}` does not exist.")
 
 
+class Refused(DashScopeError):
+    """An answer the model catalogue spells out (e.g. 400 InvalidParameter "Model not exist."),
+    carrying its code per instance."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code  # type: ignore[misc]  # per instance: the catalogue names the code
+        super().__init__(message)
+
+
 class UnsupportedOperation(DashScopeError):
     code = "UnsupportedOperation"
     default_message = "Failed to cancel the task, please confirm if the task is in PENDING status."
@@ -107,10 +116,8 @@ OSS_UNRESOLVED_MESSAGE = (
     "The provided URL does not appear to be valid. Ensure it is correctly formatted."
 )
 
-#: Task-level failure texts (HTTP 200, inside `output`), verbatim from the service.
-UNSUPPORTED_SIZE_MESSAGE = (
-    "The size is not match the allowed size ['1024*1024', '720*1280', '1280*720']"
-)
+#: Task-level failure texts (HTTP 200, inside `output`), verbatim from the service. (A size
+#: outside a model's rule fails with the text its catalogue entry gives.)
 ALGO_ERROR_MESSAGE = (
     "An internal error has occured during execution, "
     "please try again later or contact service support."

@@ -39,17 +39,26 @@ class Timing:
     run_per_image_ms: int = 1_300
     #: How quickly a task the model rejects (e.g. an unsupported size) ends FAILED.
     reject_ms: int = 500
+    #: What rewriting the prompt (`prompt_extend`, V2 models) adds to a run.
+    prompt_extend_ms: int = 0
 
     @classmethod
     def instant(cls) -> Timing:
         """Every task is finished at its first read: for fast tests of client code."""
         return cls(queue_ms=0, run_base_ms=0, run_per_image_ms=0, reject_ms=0)
 
-    def run_ms(self, n: int) -> int:
-        return self.run_base_ms + self.run_per_image_ms * n
+    def run_ms(self, n: int, prompt_extend: bool = False) -> int:
+        extra = self.prompt_extend_ms if prompt_extend else 0
+        return self.run_base_ms + self.run_per_image_ms * n + extra
 
     def __post_init__(self) -> None:
-        for name in ("queue_ms", "run_base_ms", "run_per_image_ms", "reject_ms"):
+        for name in (
+            "queue_ms",
+            "run_base_ms",
+            "run_per_image_ms",
+            "reject_ms",
+            "prompt_extend_ms",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"Timing.{name} must not be negative")
 

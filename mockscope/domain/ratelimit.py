@@ -8,10 +8,21 @@ live service does not.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Final, Literal
 
 from mockscope.domain.operations import Operation
+
+
+class _PerModel(Enum):
+    PER_MODEL = "per-model"
+
+
+#: A limit that is each model's own (from the model catalogue) rather than one for all models.
+PER_MODEL: Final = _PerModel.PER_MODEL
+PerModel = Literal[_PerModel.PER_MODEL]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +75,12 @@ class SlidingWindowLimiter:
 
 @dataclass(frozen=True)
 class Limits:
-    """An account's limits. None switches one off; the defaults are the live service's."""
+    """An account's limits. None switches a rate off; PER_MODEL (the default for submissions and
+    concurrency) takes each model's own from the catalogue, as the live service has them."""
 
-    #: Task submissions per second per account, for models without their own entry.
-    create_per_second: int | None = 2
+    #: Task submissions per second per account and model: one rate for every model, or each
+    #: model's own (2 for most, 5 for wan2.5/wan2.6).
+    create_per_second: int | PerModel | None = PER_MODEL
     get_per_second: int | None = 20
     list_per_second: int | None = 20
     cancel_per_second: int | None = 20
@@ -75,8 +88,11 @@ class Limits:
     upload_per_second: int | None = 100
     #: Per-model submission limits that replace `create_per_second` (None: unlimited).
     create_per_model: Mapping[str, int | None] = field(default_factory=dict)
-    #: Tasks one account may have running at once; the rest wait PENDING.
-    concurrency: int = 1
+    #: Tasks one account may have in progress per model; the rest wait PENDING. One number for
+    #: every model, or each model's own (1 for wanx-v1, 2 for the V2 models, 5 for wan2.5/2.6).
+    concurrency: int | PerModel = PER_MODEL
+    #: Per-model concurrency that replaces `concurrency` for that model.
+    concurrency_per_model: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         rates = [
@@ -87,35 +103,51 @@ class Limits:
             self.upload_per_second,
             *self.create_per_model.values(),
         ]
-        if any(rate is not None and rate < 1 for rate in rates):
+        if any(isinstance(rate, int) and rate < 1 for rate in rates):
             raise ValueError("a rate limit is a whole number of calls per second, at least 1")
-        if self.concurrency < 1:
+        slots = [self.concurrency, *self.concurrency_per_model.values()]
+        if any(isinstance(slot, int) and slot < 1 for slot in slots):
             raise ValueError("concurrency must be at least 1")
 
     @classmethod
-    def unlimited(cls, concurrency: int = 1) -> Limits:
-        """No rate limits at all (the run queue still applies)."""
+    def unlimited(cls, concurrency: int | PerModel = PER_MODEL) -> Limits:
+        """No rate limits at all (the run queues still apply, each model's own by default)."""
         return cls(None, None, None, None, None, concurrency=concurrency)
 
-    def per_second(self, operation: Operation, model: str = "") -> int | None:
+    def per_second(
+        self, operation: Operation, model: str = "", own: int | None = None
+    ) -> int | None:
+        """The rate for an operation; `own` is the model's catalogue rate for submissions."""
         if operation is Operation.GET:
             return self.get_per_second
         if operation is Operation.CREATE:
             if model in self.create_per_model:
                 return self.create_per_model[model]
-            return self.create_per_second
+            rate = self.create_per_second
+            if rate is PER_MODEL:
+                return own
+            return rate
         if operation is Operation.LIST:
             return self.list_per_second
         if operation is Operation.UPLOAD:
             return self.upload_per_second
         return self.cancel_per_second
 
+    def slots(self, model: str, own: int) -> int:
+        """Tasks in progress at once for a model; `own` is its catalogue value."""
+        explicit = self.concurrency_per_model.get(model)
+        if explicit is not None:
+            return explicit
+        return own if self.concurrency is PER_MODEL else self.concurrency
+
 
 class RateLimiter:
     """Applies `Limits` per account (and per model for submissions) on the injected clock."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, own_rate: Callable[[str], int | None] | None = None) -> None:
         self._windows: dict[tuple[Operation, str], SlidingWindowLimiter] = {}
+        #: A model's own submission rate (the catalogue's), for limits that defer to it.
+        self._own_rate = own_rate or (lambda _model: 2)
         self.limits = limits
 
     @property
@@ -136,7 +168,8 @@ class RateLimiter:
         """Count the call if there is room; refused calls are not counted."""
         if operation in self._unlimited_reads:
             return ALLOWED
-        rate = self._limits.per_second(operation, model)
+        own = self._own_rate(model) if operation is Operation.CREATE else None
+        rate = self._limits.per_second(operation, model, own)
         if rate is None:
             return ALLOWED
         bucket = (operation, model if operation is Operation.CREATE else "")

@@ -6,14 +6,14 @@ import heapq
 import itertools
 from collections.abc import Iterator
 
-from mockscope.domain.accounts import Account
+from mockscope.domain.accounts import Account, PerLane
 from mockscope.domain.tasks import Task
 
 
 class TaskStore:
     """Tasks by id and by account; expired ones are purged as time moves on."""
 
-    def __init__(self, retention_ms: int, concurrency: int) -> None:
+    def __init__(self, retention_ms: int, concurrency: PerLane) -> None:
         self.retention_ms = retention_ms
         self.concurrency = concurrency
         self._tasks: dict[str, Task] = {}
@@ -32,8 +32,9 @@ class TaskStore:
     def accounts(self) -> Iterator[Account]:
         return iter(list(self._accounts.values()))
 
-    def add(self, task: Task, now_ms: int) -> None:
-        self.account(task.account).admit(task, now_ms)
+    def add(self, task: Task, now_ms: int, lane: str | None = "") -> None:
+        """Keep a task; `lane` is the run queue it was planned in (None: none)."""
+        self.account(task.account).admit(task, now_ms, lane)
         self._tasks[task.task_id] = task
         self._expiry.push(self.expires_at(task), task.task_id)
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from mockscope.domain.errors import UNSUPPORTED_SIZE_MESSAGE, InvalidParameter
 from mockscope.domain.lifecycle import Plan, TaskStatus
+from mockscope.domain.models import ResultStyle
 
-#: The sizes wanx-v1 renders; any other size is accepted at submit and the task then fails.
-SUPPORTED_SIZES = ("1024*1024", "720*1280", "768*1152", "1280*720")
-#: Prompts longer than this are cut, not refused (the reference says 500, the live docs 800).
-PROMPT_LIMIT = 800
-NEGATIVE_PROMPT_LIMIT = 500
+#: The endpoint (below /api/v1) wanx-v1 and the V2 prompt models are served on.
+TEXT2IMAGE = "/services/aigc/text2image/image-synthesis"
+_SIZE = re.compile(r"([1-9][0-9]*)\*([1-9][0-9]*)")
 
 
 @dataclass(slots=True)
 class TaskRequest:
-    """What the caller asked for, with the documented defaults filled in."""
+    """What the caller asked for, with the model's documented defaults filled in.
+
+    Prompts arrive already cut to the model's limits (the service truncates, never refuses),
+    which also bounds what each stored task costs in memory.
+    """
 
     model: str
     prompt: str
@@ -28,15 +31,11 @@ class TaskRequest:
     seed: int | None = None
     ref_strength: float | None = None
     ref_mode: str | None = None
-
-    def __post_init__(self) -> None:
-        # Over-long prompts are truncated by the service, and cutting them here also bounds
-        # what each stored task costs in memory.
-        if len(self.prompt) > PROMPT_LIMIT:
-            self.prompt = self.prompt[:PROMPT_LIMIT]
-        negative = self.negative_prompt
-        if negative is not None and len(negative) > NEGATIVE_PROMPT_LIMIT:
-            self.negative_prompt = negative[:NEGATIVE_PROMPT_LIMIT]
+    #: V2 models: rewrite the prompt first (None for models without the option).
+    prompt_extend: bool | None = None
+    watermark: bool | None = None
+    #: The rewritten prompt, when `prompt_extend` was on.
+    actual_prompt: str | None = None
 
     def digest(self) -> str:
         """Identifies the work asked for, to tell the same submission sent twice."""
@@ -51,16 +50,16 @@ class TaskRequest:
             self.seed,
             self.ref_strength,
             self.ref_mode,
+            self.prompt_extend,
+            self.watermark,
         )
         return f"{hash(work) & 0xFFFFFFFFFFFF:012x}"
 
     @property
     def dimensions(self) -> tuple[int, int] | None:
-        """(width, height) for a supported size, None for one the model will reject."""
-        if self.size not in SUPPORTED_SIZES:
-            return None
-        width, height = self.size.split("*")
-        return int(width), int(height)
+        """(width, height) of a `W*H` size, None when it does not parse."""
+        match = _SIZE.fullmatch(self.size)
+        return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +77,6 @@ class Outcome:
     task_failure: Failure | None = None
     failed_items: tuple[tuple[int, Failure], ...] = ()
 
-    @classmethod
-    def for_request(cls, request: TaskRequest) -> Outcome:
-        if request.size not in SUPPORTED_SIZES:
-            return _UNSUPPORTED_SIZE
-        return SUCCESS
-
     def item_failure(self, index: int) -> Failure | None:
         for failed_index, failure in self.failed_items:
             if failed_index == index:
@@ -93,7 +86,6 @@ class Outcome:
 
 #: Shared, so a stored task that simply succeeds costs no outcome object of its own.
 SUCCESS = Outcome()
-_UNSUPPORTED_SIZE = Outcome(task_failure=Failure(InvalidParameter.code, UNSUPPORTED_SIZE_MESSAGE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +110,9 @@ class TaskView:
     total: int = 0
     succeeded: int = 0
     failed: int = 0
+    #: What the task asked for and the shape of its results (None for UNKNOWN).
+    request: TaskRequest | None = None
+    result: ResultStyle | None = None
 
     @classmethod
     def unknown(cls, task_id: str) -> TaskView:
@@ -154,6 +149,12 @@ class Task:
     purged: bool = False
     #: When set, reads rather than time move the task along.
     progression: Progression | None = None
+    #: The fields its results carry (its model's); None for the plain wanx-v1 shape.
+    result: ResultStyle | None = None
+    #: The endpoint (below /api/v1) it was submitted to.
+    endpoint: str = TEXT2IMAGE
+    #: A synchronous call that hands out no task id: not listed, not readable by id.
+    hidden: bool = False
 
     def on_read(self, now_ms: int) -> bool:
         """Count a read of the task; True when that moved its plan (start or end)."""
@@ -173,17 +174,37 @@ class Task:
     def view(self, now_ms: int) -> TaskView:
         plan = self.plan
         phase = plan.phase_at(now_ms)
-        n = self.request.n
+        request, result = self.request, self.result
+        n = request.n
         if phase is TaskStatus.PENDING:
-            return TaskView(self.task_id, phase, plan.submit_ms, total=n)
+            return TaskView(
+                self.task_id, phase, plan.submit_ms, total=n, request=request, result=result
+            )
         if phase is TaskStatus.RUNNING or phase is TaskStatus.SUSPENDED:
-            return TaskView(self.task_id, phase, plan.submit_ms, plan.scheduled_ms, total=n)
+            return TaskView(
+                self.task_id,
+                phase,
+                plan.submit_ms,
+                plan.scheduled_ms,
+                total=n,
+                request=request,
+                result=result,
+            )
         if phase is TaskStatus.CANCELED:
-            return TaskView(self.task_id, phase, plan.submit_ms, end_ms=plan.canceled_ms, total=n)
+            return TaskView(
+                self.task_id,
+                phase,
+                plan.submit_ms,
+                end_ms=plan.canceled_ms,
+                total=n,
+                request=request,
+                result=result,
+            )
         return self._finished_view()
 
     def _finished_view(self) -> TaskView:
-        plan, outcome, n = self.plan, self.outcome, self.request.n
+        plan, outcome, request = self.plan, self.outcome, self.request
+        n = request.n
         if outcome.task_failure is not None:
             return TaskView(
                 self.task_id,
@@ -194,6 +215,8 @@ class Task:
                 failure=outcome.task_failure,
                 total=n,
                 failed=n,
+                request=request,
+                result=self.result,
             )
         results = tuple(ResultItem(k, outcome.item_failure(k)) for k in range(n))
         succeeded = sum(1 for item in results if item.failure is None)
@@ -209,6 +232,8 @@ class Task:
             total=n,
             succeeded=succeeded,
             failed=n - succeeded,
+            request=request,
+            result=self.result,
         )
 
     def image_seed(self, index: int) -> int:

@@ -8,25 +8,43 @@ from aiohttp import web
 
 from mockscope import schemas
 from mockscope.backend import Backend
+from mockscope.backend.catalogue import built_in
 from mockscope.domain.operations import Operation
-from mockscope.http import conformance, handlers, parse, storage
+from mockscope.http import conformance, handlers, model_rules, storage
 from mockscope.http.control import clock_limits, dispatch, scenarios
 from mockscope.http.envelopes import unrouted
 from mockscope.http.exchange import ApiHandler, api_route, plain_route
 from mockscope.http.faults import release_waiters
-from mockscope.http.keys import BACKEND, CONTROL_TOKEN, PUBLIC_URL, WAITERS
+from mockscope.http.keys import BACKEND, CONTROL_TOKEN, PUBLIC_URL, STOPPING, WAITERS
 from mockscope.http.task_bodies import TaskBodies
 
 API = "/api/v1"
 
-CREATE_PATH = f"{API}/services/aigc/text2image/image-synthesis"
+#: The endpoints a task is created on (below /api/v1): each model of the catalogue names the
+#: ones that serve it, and in which mode (async with X-DashScope-Async, sync without).
+TEXT2IMAGE = "/services/aigc/text2image/image-synthesis"
+IMAGE_GENERATION = "/services/aigc/image-generation/generation"
+MULTIMODAL_GENERATION = "/services/aigc/multimodal-generation/generation"
+CREATE_PATH = f"{API}{TEXT2IMAGE}"
 
 # (method, path, handler, operation); every API path also answers with a trailing slash.
 # aiohttp tries the routes under one path prefix in the order they were added, so the route
 # polled most (GET a task) goes before the others under /api/v1/tasks.
 ROUTES: tuple[tuple[str, str, ApiHandler, Operation], ...] = (
     ("GET", f"{API}/tasks/{{task_id}}", handlers.get_task, Operation.GET),
-    ("POST", CREATE_PATH, handlers.create_task, Operation.CREATE),
+    ("POST", CREATE_PATH, handlers.creates_on(TEXT2IMAGE), Operation.CREATE),
+    (
+        "POST",
+        f"{API}{IMAGE_GENERATION}",
+        handlers.creates_on(IMAGE_GENERATION),
+        Operation.CREATE,
+    ),
+    (
+        "POST",
+        f"{API}{MULTIMODAL_GENERATION}",
+        handlers.creates_on(MULTIMODAL_GENERATION),
+        Operation.CREATE,
+    ),
     ("GET", f"{API}/tasks", handlers.list_tasks, Operation.LIST),
     ("POST", f"{API}/tasks/{{task_id}}/cancel", handlers.cancel_task, Operation.CANCEL),
     ("GET", "/results/{task_id}/{index:\\d{1,9}}.png", storage.download_result, Operation.DOWNLOAD),
@@ -37,6 +55,8 @@ ROUTES: tuple[tuple[str, str, ApiHandler, Operation], ...] = (
 OPERATION_IDS = {
     f"{API}/tasks/{{task_id}}": "get_task",
     CREATE_PATH: "create_task",
+    f"{API}{IMAGE_GENERATION}": "create_generation_task",
+    f"{API}{MULTIMODAL_GENERATION}": "generate",
     f"{API}/tasks": "list_tasks",
     f"{API}/tasks/{{task_id}}/cancel": "cancel_task",
     "/results/{task_id}/{index:\\d{1,9}}.png": "download_result",
@@ -50,12 +70,13 @@ CLIENT_MAX_SIZE = 11 * 1024 * 1024
 # The request schemas are compiled once per process, on import: every server started in the
 # process (a test session starts many) then begins serving without that cost.
 for _schema in (
-    parse.CREATE_REQUEST_SCHEMA,
     clock_limits.ADVANCE_SCHEMA,
     clock_limits.LIMITS_SCHEMA,
     scenarios.SCENARIO_SCHEMA,
 ):
     schemas.request_schema(_schema)
+for _spec in built_in():
+    model_rules.rules(_spec)
 
 
 def create_app(
@@ -74,6 +95,7 @@ def create_app(
     app[PUBLIC_URL] = public_url.rstrip("/")
     app[CONTROL_TOKEN] = control_token
     app[WAITERS] = set()
+    app[STOPPING] = asyncio.Event()
     app.on_shutdown.append(_let_go_of_waiters)
     bodies = TaskBodies()
     for method, path, handler, operation in ROUTES:
@@ -96,6 +118,7 @@ def create_app(
 
 async def _let_go_of_waiters(app: web.Application) -> None:
     """Answers held back on purpose must not keep the server from stopping."""
+    app[STOPPING].set()
     waiting: set[asyncio.Future[None]] = app[WAITERS]
     release_waiters(list(waiting))
 

@@ -36,7 +36,11 @@ RULE_SCHEMA = "scenario.json#/$defs/rule"
 
 
 def resolve(
-    request: web.Request, noted: Note, operation: Operation, prompt: str | None = None
+    request: web.Request,
+    noted: Note,
+    operation: Operation,
+    prompt: str | None = None,
+    model: str | None = None,
 ) -> Resolution:
     """The outcomes the installed scenario and the request's own header pick for this call."""
     scenario = noted.backend.scenario
@@ -51,6 +55,7 @@ def resolve(
         caller.account if caller else None,
         prompt,
         request.headers,
+        model,
     )
     resolution = scenario.resolve(call, extra)
     noted.outcome = resolution.describe()
@@ -149,7 +154,7 @@ async def sleep_on_clock(request: web.Request, seconds: float) -> None:
     request.app[WAITERS].add(woken)
 
     def wake() -> None:
-        loop.call_soon_threadsafe(_settle, woken)
+        loop.call_soon_threadsafe(settle, woken)
 
     clock.call_at(clock.now_ms() + round(seconds * 1000), wake)
     try:
@@ -170,9 +175,10 @@ async def _wait_for_shutdown(request: web.Request) -> None:
 
 def release_waiters(waiting: Sequence[asyncio.Future[None]]) -> None:
     for woken in waiting:
-        _settle(woken)
+        settle(woken)
 
 
-def _settle(woken: asyncio.Future[None]) -> None:
+def settle(woken: asyncio.Future[None]) -> None:
+    """Let a held answer go (once; later calls do nothing)."""
     if not woken.done():
         woken.set_result(None)

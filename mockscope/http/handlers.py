@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from mockscope.domain import errors
 from mockscope.domain.identity import Caller
 from mockscope.domain.operations import Operation
-from mockscope.http import faults
-from mockscope.http.exchange import Note
+from mockscope.http import faults, held
+from mockscope.http.exchange import ApiHandler, Note
 from mockscope.http.keys import PUBLIC_URL
 from mockscope.http.parse import parse_create_request, parse_list_query, read_body
 from mockscope.http.serialize import (
@@ -35,22 +34,47 @@ def base_url(request: web.Request) -> str:
     return request.app[PUBLIC_URL] or f"{request.scheme}://{request.host}"
 
 
-async def create_task(request: web.Request, noted: Note) -> web.Response:
-    backend = noted.backend
-    caller = caller_of(request, noted)
-    if request.headers.get("X-DashScope-Async", "").strip().lower() != "enable":
-        raise errors.AccessDenied(errors.AccessDenied.synchronous_message)
-    task_request = parse_create_request(await read_body(request), backend.model_exists)
-    outcomes = faults.resolve(request, noted, Operation.CREATE, task_request.prompt)
-    resolve_oss = request.headers.get("X-DashScope-OssResourceResolve", "").lower() == "enable"
+def creates_on(endpoint: str) -> ApiHandler:
+    """The create handler of one endpoint (below /api/v1): each model of the catalogue says
+    which endpoints serve it, asynchronously (X-DashScope-Async: enable) or synchronously."""
 
-    def create() -> web.Response:
-        request_id = backend.new_request_id()
-        task_id = backend.create_task(caller, task_request, request_id, outcomes.task, resolve_oss)
-        noted.task_id, noted.work = task_id, task_request.digest()
-        return json_response(create_body(task_id, request_id))
+    async def create_task(request: web.Request, noted: Note) -> web.Response:
+        backend = noted.backend
+        caller = caller_of(request, noted)
+        headers = request.headers
+        async_header = headers.get("X-DashScope-Async", "").strip().lower() == "enable"
+        submission = parse_create_request(
+            await read_body(request), backend.models, endpoint, async_header
+        )
+        task_request = submission.request
+        outcomes = faults.resolve(
+            request, noted, Operation.CREATE, task_request.prompt, task_request.model
+        )
+        resolve_oss = headers.get("X-DashScope-OssResourceResolve", "").lower() == "enable"
+        synchronous = submission.mode == "sync"
 
-    return await faults.around(request, outcomes, create)
+        def create() -> tuple[str, str]:
+            request_id = backend.new_request_id()
+            task_id = backend.create_task(
+                caller,
+                task_request,
+                request_id,
+                outcomes.task,
+                resolve_oss,
+                endpoint=endpoint,
+                synchronous=synchronous,
+            )
+            noted.task_id, noted.work = task_id, task_request.digest()
+            return task_id, request_id
+
+        if not synchronous:
+            return await faults.around(
+                request, outcomes, lambda: json_response(create_body(*create()))
+            )
+        return await held.answer_when_finished(request, noted, outcomes.request, create)
+
+    create_task.__name__ = f"create_task_{endpoint.rsplit('/', 2)[-2].replace('-', '_')}"
+    return create_task
 
 
 async def get_task(request: web.Request, noted: Note) -> web.Response:

@@ -13,8 +13,11 @@ BACKEND = web.AppKey("backend", Backend)
 PUBLIC_URL = web.AppKey("public_url", str)
 #: A token that opens the control plane to non-loopback callers; empty keeps it loopback-only.
 CONTROL_TOKEN = web.AppKey("control_token", str)
-#: Answers held back on purpose (delays, lost answers); let go when the server stops.
+#: Answers held back on purpose (delays, lost answers, synchronous calls); let go when the
+#: server stops.
 WAITERS = web.AppKey("waiters", set[asyncio.Future[None]])
+#: Set when the server begins to stop: held answers give up rather than wait again.
+STOPPING = web.AppKey("stopping", asyncio.Event)
 #: Path parameters of the control route, e.g. the task id of .../tasks/{task_id}/finish.
 PARAMS = web.RequestKey("control_params", dict[str, str])
 #: The control operation a request was dispatched to (its operationId in openapi.yaml).

@@ -1,12 +1,13 @@
 """Request bodies to domain requests: JSON decoding, schema validation, error mapping.
 
-The schema decides what is valid; this module only decides which documented error code a
-given violation is reported under.
+The schemas and the model catalogue decide what is valid (`model_rules`); this module only
+decides which documented error code a given violation is reported under.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +18,13 @@ from mockscope import schemas
 from mockscope.domain import errors
 from mockscope.domain.lifecycle import TaskStatus
 from mockscope.domain.listing import ListQuery
+from mockscope.domain.models import Mode, ModelCatalogue, ModelSpec
 from mockscope.domain.tasks import TaskRequest
+from mockscope.http import model_rules
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
 
-CREATE_REQUEST_SCHEMA = "task-create-request.json"
 BEIJING = timezone(timedelta(hours=8))
 
 
@@ -48,47 +50,90 @@ def decode_json(raw: bytes) -> object:
         raise errors.IllegalInput() from None
 
 
-def parse_create_request(raw: bytes, model_exists: Callable[[str], bool]) -> TaskRequest:
-    """A validated create-task request, or the error the service would answer with."""
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A create request the catalogue admits: what to make, for which model, in which mode."""
+
+    request: TaskRequest
+    spec: ModelSpec
+    mode: Mode
+
+
+def parse_create_request(
+    raw: bytes, models: ModelCatalogue, endpoint: str, async_header: bool
+) -> Submission:
+    """A validated create request for `endpoint` (below /api/v1), or the error the service
+    would answer with: body shape, then model and route, then input, then parameters."""
     body = decode_json(raw)
-    schema = schemas.request_schema(CREATE_REQUEST_SCHEMA)
+    if not isinstance(body, dict):
+        raise errors.IllegalInput()
+    model = body.get("model")
+    if model is None or model == "":
+        raise errors.EmptyModel()
+    if not isinstance(model, str):
+        raise errors.InvalidParameter("Parameter `model` is invalid: it must be a string.")
+    route = models.route(model, endpoint, async_header)
+    if route.error is not None or route.spec is None or route.mode is None:
+        answer = models.errors[route.error or "unknown_model"]
+        raise errors.Refused(answer.code, answer.message)
+    spec = route.spec
+    schema = model_rules.rules(spec)
     if not schema.is_valid(body):
-        raise _error_for(body, schema.errors(body), model_exists)
-    assert isinstance(body, dict)
-    model = body["model"]
-    if not model_exists(model):
-        raise errors.ModelNotFound.for_model(model)
+        raise _error_for(spec, body, schema.errors(body))
+    if spec.messages is not None:
+        broken = model_rules.message_problem(spec, body["input"]["messages"])
+        if broken is not None:
+            answer = models.errors[broken]
+            raise errors.Refused(answer.code, answer.message)
+    prompt = model_rules.prompt_of(spec, body)
+    if not prompt:
+        raise errors.EmptyInput()
+    return Submission(_task_request(spec, body, prompt), spec, route.mode)
+
+
+def _task_request(spec: ModelSpec, body: dict[str, Any], prompt: str) -> TaskRequest:
+    """The request in domain terms, the model's defaults filled in and its limits applied."""
     inputs: dict[str, Any] = body["input"]
     parameters: dict[str, Any] = body.get("parameters") or {}
+    where = inputs if spec.negative_prompt_in == "input" else parameters
+    negative = where.get("negative_prompt")
+    seed = parameters.get("seed") if spec.accepts("seed") else None
     return TaskRequest(
-        model=model,
-        prompt=inputs["prompt"],
-        negative_prompt=inputs.get("negative_prompt"),
-        ref_img=inputs.get("ref_img", inputs.get("ref_image")),
-        style=parameters.get("style", "<auto>"),
-        size=parameters.get("size", "1024*1024"),
+        model=spec.id,
+        # Over-long prompts are truncated by the service, never refused.
+        prompt=prompt[: spec.prompt_max],
+        negative_prompt=None if negative is None else negative[: spec.negative_prompt_max],
+        ref_img=_option(spec, inputs, "ref_img") or _option(spec, inputs, "ref_image"),
+        style=_option(spec, parameters, "style") or "<auto>",
+        size=parameters.get("size", spec.size.default),
         # JSON Schema counts 2.0 as an integer; the domain wants a real int.
-        n=int(parameters.get("n", 4)),
-        seed=None if parameters.get("seed") is None else int(parameters["seed"]),
-        ref_strength=parameters.get("ref_strength"),
-        ref_mode=parameters.get("ref_mode"),
+        n=int(parameters.get("n", spec.n_default)),
+        seed=None if seed is None else int(seed),
+        ref_strength=_option(spec, parameters, "ref_strength"),
+        ref_mode=_option(spec, parameters, "ref_mode"),
+        prompt_extend=_option(spec, parameters, "prompt_extend"),
+        watermark=_option(spec, parameters, "watermark"),
     )
 
 
+def _option(spec: ModelSpec, where: dict[str, Any], name: str) -> Any:
+    """A parameter the model accepts (its default when absent); None for one it does not."""
+    if not spec.accepts(name):
+        return None
+    return where.get(name, spec.default(name))
+
+
 def _error_for(
-    body: object, violations: Iterable[ValidationError], model_exists: Callable[[str], bool]
+    spec: ModelSpec, body: dict[str, Any], violations: Iterable[ValidationError]
 ) -> errors.DashScopeError:
-    """The error the gateway reports first: body shape, then model, then input, then params."""
-    if not isinstance(body, dict):
-        return errors.IllegalInput()
-    model = body.get("model")
-    if model is None or model == "":
-        return errors.EmptyModel()
+    """A missing or empty input is EmptyInput; anything else is InvalidParameter, naming the
+    parameter."""
     inputs = body.get("input")
-    if not isinstance(inputs, dict) or inputs.get("prompt") in (None, ""):
+    if not isinstance(inputs, dict):
         return errors.EmptyInput()
-    if isinstance(model, str) and not model_exists(model):
-        return errors.ModelNotFound.for_model(model)
+    main = inputs.get("prompt") if spec.protocol == "prompt" else inputs.get("messages")
+    if main is None or main == "" or main == []:
+        return errors.EmptyInput()
     from jsonschema.exceptions import best_match
 
     worst = best_match(violations)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +18,9 @@ from mockscope.domain.listing import Listed, TaskPage
 from mockscope.domain.tasks import TaskView
 
 _BEIJING_OFFSET_S = 8 * 3600
+#: The decoration of signed result URLs: a fixed far expiry and a made-up access key id.
+_SIGNED_EXPIRES = 4102444800
+_ACCESS_KEY_ID = "LTAI5tMockscopeFake"
 
 
 _STAMPS: dict[int, str] = {}
@@ -54,12 +60,24 @@ def create_body(task_id: str, request_id: str) -> dict[str, Any]:
     return {"output": {"task_status": "PENDING", "task_id": task_id}, "request_id": request_id}
 
 
-def result_url(base_url: str, task_id: str, index: int) -> str:
-    return f"{base_url}/results/{task_id}/{index}.png"
+def result_url(base_url: str, task_id: str, index: int, signed: bool = False) -> str:
+    url = f"{base_url}/results/{task_id}/{index}.png"
+    if not signed:
+        return url
+    # Current result URLs are signed OSS URLs; the query is decoration (downloads ignore it),
+    # there so that clients that parse or strip it meet the real shape.
+    digest = hashlib.sha1(f"{task_id}/{index}".encode()).digest()
+    signature = urllib.parse.quote(base64.b64encode(digest).decode(), safe="")
+    return f"{url}?Expires={_SIGNED_EXPIRES}&OSSAccessKeyId={_ACCESS_KEY_ID}&Signature={signature}"
 
 
 def task_body(view: TaskView, request_id: str, base_url: Callable[[], str]) -> dict[str, Any]:
-    """The task body; `base_url` is only asked for when there are result URLs to write."""
+    """The task body; `base_url` is only asked for when there are result URLs to write.
+
+    Its shape follows the model's result style: `results` with `task_metrics` (wanx-v1 and the
+    V2 prompt models, the latter with `orig_prompt` / `actual_prompt`), or `choices` with
+    `finished` and token-style `usage` (wan2.6-t2i).
+    """
     # The task endpoints write `request_id` first.
     # TaskStatus is a str enum: orjson writes it as its value, no `.value` lookup needed.
     output: dict[str, Any] = {"task_id": view.task_id, "task_status": view.status}
@@ -75,22 +93,81 @@ def task_body(view: TaskView, request_id: str, base_url: Callable[[], str]) -> d
     if view.failure is not None and view.status is TaskStatus.FAILED:
         output["code"] = view.failure.code
         output["message"] = view.failure.message
+    style = view.result
+    if style is not None and style.shape == "choices":
+        if view.status is TaskStatus.SUCCEEDED:
+            output["finished"] = True
+            output["choices"] = _choices(view, base_url())
+            body["usage"] = _token_usage(view, ASYNC_USAGE_ORDER)
+        return body
     if view.results:
-        base = base_url()
-        output["results"] = [
-            {"url": result_url(base, view.task_id, item.index)}
-            if item.failure is None
-            else {"code": item.failure.code, "message": item.failure.message}
-            for item in view.results
-        ]
-    output["task_metrics"] = {
-        "TOTAL": view.total,
-        "SUCCEEDED": view.succeeded,
-        "FAILED": view.failed,
-    }
+        output["results"] = _results(view, base_url())
+    if style is None or style.task_metrics:
+        output["task_metrics"] = {
+            "TOTAL": view.total,
+            "SUCCEEDED": view.succeeded,
+            "FAILED": view.failed,
+        }
     if view.status is TaskStatus.SUCCEEDED:
         body["usage"] = {"image_count": view.succeeded}
     return body
+
+
+def generation_body(view: TaskView, request_id: str, base_url: str) -> dict[str, Any]:
+    """The answer of a synchronous generation (multimodal-generation): no task, just choices."""
+    return {
+        "output": {"choices": _choices(view, base_url), "finished": True},
+        "usage": _token_usage(view, SYNC_USAGE_ORDER),
+        "request_id": request_id,
+    }
+
+
+#: `usage` keys in the order each endpoint writes them (documented bodies, verbatim).
+ASYNC_USAGE_ORDER = ("size", "total_tokens", "image_count", "output_tokens", "input_tokens")
+SYNC_USAGE_ORDER = ("image_count", "input_tokens", "output_tokens", "size", "total_tokens")
+
+
+def _results(view: TaskView, base: str) -> list[dict[str, Any]]:
+    style, request = view.result, view.request
+    signed = style is not None and style.signed_urls
+    prompts: dict[str, str] = {}
+    if style is not None and request is not None:
+        # Documented HTTP key order: orig_prompt, actual_prompt, url.
+        if style.orig_prompt:
+            prompts["orig_prompt"] = request.prompt
+        if style.actual_prompt and request.actual_prompt is not None:
+            prompts["actual_prompt"] = request.actual_prompt
+    return [
+        {**prompts, "url": result_url(base, view.task_id, item.index, signed)}
+        if item.failure is None
+        else {"code": item.failure.code, "message": item.failure.message}
+        for item in view.results
+    ]
+
+
+def _choices(view: TaskView, base: str) -> list[dict[str, Any]]:
+    """One choice per generated image; images that failed are left out [INF]."""
+    signed = view.result is not None and view.result.signed_urls
+    return [
+        {
+            "finish_reason": "stop",
+            "message": {
+                "role": "assistant",
+                "content": [
+                    {"image": result_url(base, view.task_id, item.index, signed), "type": "image"}
+                ],
+            },
+        }
+        for item in view.results
+        if item.failure is None
+    ]
+
+
+def _token_usage(view: TaskView, order: tuple[str, ...]) -> dict[str, Any]:
+    size = view.request.size if view.request is not None else ""
+    values = {"size": size, "image_count": view.succeeded}
+    # Image generation bills images, not tokens: the documented bodies carry zeros.
+    return {key: values.get(key, 0) for key in order}
 
 
 def error_body(code: str, message: str, request_id: str) -> dict[str, str]:
@@ -126,10 +203,17 @@ def _listed_item(listed: Listed) -> dict[str, Any]:
         "request_id": task.request_id,
         "status": view.status.value,
         "task_id": task.task_id,
-        "user_api_unique_key": f"apikey:v1:aigc:text2image:image-synthesis:{task.request.model}",
+        "user_api_unique_key": _unique_key(task.endpoint, task.request.model),
     }
     if view.scheduled_ms is not None:
         item["start_time"] = view.scheduled_ms
     if view.end_ms is not None:
         item["end_time"] = view.end_ms
     return item
+
+
+def _unique_key(endpoint: str, model: str) -> str:
+    """`apikey:v1:aigc:text2image:image-synthesis:wanx-v1`: the endpoint's path, then the model."""
+    return (
+        "apikey:v1:" + endpoint.strip("/").removeprefix("services/").replace("/", ":") + f":{model}"
+    )

@@ -40,6 +40,7 @@ MESSAGES: Mapping[str, str] = {
     "RequestTimeOut": "Request timed out, please try again later.",
     "Arrearage": "Access denied, please make sure your account is in good standing.",
     "AccessDenied": errors.AccessDenied.default_message,
+    "IPInfringementSuspect": "Input data is suspected of being involved in IP infringement.",
 }
 #: The HTTP status an injected error gets when the scenario names only its code.
 STATUSES: Mapping[str, int] = {
@@ -51,6 +52,7 @@ STATUSES: Mapping[str, int] = {
     "ModelServingError": 503,
     "RequestTimeOut": 408,
     "DataInspectionFailed": 400,
+    "IPInfringementSuspect": 400,
     "InvalidParameter": 400,
     "Arrearage": 400,
     "AccessDenied": 403,
@@ -123,12 +125,16 @@ def _match(raw: Mapping[str, Any], where: str) -> Match:
     if "header" in raw:
         header = (raw["header"]["name"].lower(), _pattern(raw["header"].get("value", ".*"), where))
     prompt = _pattern(raw["prompt"], where) if "prompt" in raw else None
+    models = raw.get("model", [])
+    if isinstance(models, str):
+        models = [models]
     return Match(
         operations=frozenset(Operation(name) for name in operations),
         api_key=raw.get("api_key"),
         account=raw.get("account"),
         prompt=prompt,
         header=header,
+        models=frozenset(models),
     )
 
 

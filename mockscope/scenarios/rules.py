@@ -1,8 +1,8 @@
 """Scenarios: declared outcomes for the paths the live API rarely shows.
 
 A scenario is a list of rules. A rule matches calls (by operation, API key, account, prompt
-pattern or header), lives for some of them (always, once, the nth, the first n), may fire only
-with a probability drawn from the scenario's seed, and picks one outcome: what happens to the
+pattern, header or model), lives for some of them (always, once, the nth, the first n), may
+fire only with a probability drawn from the scenario's seed, and picks one outcome: what happens to the
 task a create makes (a task outcome) or to the answer itself (a request outcome). Everything
 here is data and matching; the backend applies task outcomes and the HTTP layer applies
 request outcomes.
@@ -38,6 +38,8 @@ class Call:
     prompt: str | None = None
     #: Request headers; names in lower case.
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: The model a create asks for (its id, aliases resolved).
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,8 @@ class Match:
     account: str | None = None
     prompt: re.Pattern[str] | None = None
     header: tuple[str, re.Pattern[str]] | None = None
+    #: Model ids; a rule with models matches only creates for one of them.
+    models: frozenset[str] = frozenset()
 
     def matches(self, call: Call) -> bool:
         if self.operations and call.operation not in self.operations:
@@ -77,6 +81,8 @@ class Match:
         if self.account is not None and call.account != self.account:
             return False
         if self.prompt is not None and (call.prompt is None or not self.prompt.search(call.prompt)):
+            return False
+        if self.models and call.model not in self.models:
             return False
         if self.header is not None:
             name, pattern = self.header

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mockscope.domain.lifecycle import FOREVER_MS, Plan, Timing
-from mockscope.domain.tasks import Failure, Outcome, Progression, TaskRequest
+from mockscope.domain.tasks import SUCCESS, Failure, Outcome, Progression, TaskRequest
 from mockscope.scenarios.rules import Outcome as Declared
 
 
@@ -37,9 +37,18 @@ class TaskShape:
             plan.run_ms = FOREVER_MS
 
 
-def shape_task(request: TaskRequest, timing: Timing, declared: Declared | None) -> TaskShape:
-    outcome = Outcome.for_request(request)
-    run_ms = timing.reject_ms if outcome.task_failure else timing.run_ms(request.n)
+def shape_task(
+    request: TaskRequest,
+    timing: Timing,
+    declared: Declared | None,
+    rejected: Outcome | None = None,
+) -> TaskShape:
+    """`rejected` is the failure the model itself ends the task with (a size outside its rule)."""
+    outcome = rejected if rejected is not None else SUCCESS
+    if outcome.task_failure:
+        run_ms = timing.reject_ms
+    else:
+        run_ms = timing.run_ms(request.n, prompt_extend=bool(request.prompt_extend))
     shape = TaskShape(timing.queue_ms, run_ms, outcome)
     if declared is None:
         return shape
