@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from mockscope import schemas
-from mockscope.domain.tasks import SUPPORTED_SIZES
+from mockscope.backend.catalogue import built_in
 from mockscope.http.app import OPERATION_IDS, ROUTES
 from mockscope.http.control import dispatch
 
@@ -47,15 +47,18 @@ def test_every_documented_operation_is_served_or_knowingly_pending() -> None:
     assert set(_openapi_operations()) - set(_served()) == NOT_YET_SERVED
 
 
-def test_the_domain_supports_exactly_the_schema_sizes() -> None:
+def test_wanx_v1_supports_exactly_the_schema_sizes() -> None:
     schema = schemas.load_schema("task-create-request.json")
-    assert tuple(schema["$defs"]["supported_size"]["enum"]) == SUPPORTED_SIZES
+    rule = built_in()["wanx-v1"].size
+    sizes = schema["$defs"]["supported_size"]["enum"]
+    assert all(rule.check(*map(int, size.split("*"))) for size in sizes)
+    assert not rule.check(1280, 1280)
 
 
 def test_response_specs_come_from_openapi() -> None:
     created = schemas.response_spec("create_task", 200)
     assert created is not None
-    assert created.json_ref == "task-create-response.json"
+    assert created.json_ref == "task-create-answer.json"
     # Any other status of an API operation is an (injected) error envelope.
     injected = schemas.response_spec("create_task", 418)
     assert injected is not None

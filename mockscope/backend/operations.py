@@ -20,7 +20,7 @@ from mockscope.domain.models import ModelCatalogue, ModelSpec, rewrite_prompt
 from mockscope.domain.operations import Operation
 from mockscope.domain.ratelimit import Limits, RateLimiter
 from mockscope.domain.store import TaskStore
-from mockscope.domain.tasks import TEXT2IMAGE, Failure, Outcome, Task, TaskRequest, TaskView
+from mockscope.domain.tasks import TEXT2IMAGE, Task, TaskRequest, TaskView, size_outcome
 from mockscope.domain.uploads import Certificate, UploadForm, Uploads
 from mockscope.scenarios.reading import rules_from_document
 from mockscope.scenarios.rules import Outcome as ScenarioOutcome
@@ -152,7 +152,7 @@ class Backend:
         self._housekeeping(now)
         if request.prompt_extend and spec.result.actual_prompt:
             request.actual_prompt = rewrite_prompt(request.prompt)
-        shape = shape_task(request, self.timing(spec), declared, _size_outcome(spec, request))
+        shape = shape_task(request, self.timing(spec), declared, size_outcome(spec, request))
         hidden = synchronous and spec.result.shape == "choices"
         account = self.store.account(caller.account)
         if hidden:
@@ -378,15 +378,6 @@ class Backend:
         if task is None or task.account != caller.account or self.store.is_expired(task, now):
             return None
         return None if task.hidden else task
-
-
-def _size_outcome(spec: ModelSpec, request: TaskRequest) -> Outcome | None:
-    """The failure a size outside the model's rule ends the task with (accepted at submit)."""
-    dimensions = request.dimensions
-    if dimensions is not None and spec.size.check(*dimensions):
-        return None
-    violation = spec.size.violation
-    return Outcome(task_failure=Failure(violation.code, violation.message))
 
 
 def with_overrides(config: BackendConfig, **overrides: Any) -> BackendConfig:

@@ -37,6 +37,9 @@ class Entry:
     retry_after_s: int | None = None
     #: For creates: a digest of the submitted work, to spot the same work sent twice.
     work: str | None = None
+    #: For creates: the model asked for; with the endpoint, what the call was.
+    model: str | None = None
+    endpoint: str | None = None
 
 
 class Journal:
@@ -67,6 +70,8 @@ class Journal:
         task_status: str | None = None,
         retry_after_s: int | None = None,
         work: str | None = None,
+        model: str | None = None,
+        endpoint: str | None = None,
     ) -> None:
         self._seq += 1
         self._entries.append(
@@ -82,6 +87,8 @@ class Journal:
                 task_status,
                 retry_after_s,
                 work,
+                model,
+                endpoint,
             )
         )
 
@@ -91,8 +98,10 @@ class Journal:
         task_id: str | None = None,
         operation: Operation | str | None = None,
         api_key: str | None = None,
+        model: str | None = None,
     ) -> list[Entry]:
-        """The kept entries, oldest first, optionally only those of a task, operation or key."""
+        """The kept entries, oldest first, optionally only those of a task, operation, key or
+        model."""
         operation = Operation(operation) if operation is not None else None
         return [
             entry
@@ -100,6 +109,7 @@ class Journal:
             if (task_id is None or entry.task_id == task_id)
             and (operation is None or entry.operation is operation)
             and (api_key is None or entry.api_key == api_key)
+            and (model is None or entry.model == model)
         ]
 
     def clear(self) -> None:
@@ -176,12 +186,17 @@ class Journal:
         ]
 
     def unpolled_tasks(self) -> list[str]:
-        """Tasks created and never read afterwards."""
+        """Tasks created and never read afterwards (a synchronous call's answer is its read)."""
         read = {entry.task_id for entry in self.entries(operation=Operation.GET)}
+        answered = {
+            entry.task_id
+            for entry in self.entries(operation=Operation.CREATE)
+            if entry.task_status is not None
+        }
         return [
             f"task {task_id} was created and never read"
             for task_id in self.tasks_created()
-            if task_id not in read
+            if task_id not in read and task_id not in answered
         ]
 
     def client_problems(self, max_polls_per_second: float = 1.0) -> list[str]:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from mockscope.domain.lifecycle import Plan, TaskStatus
-from mockscope.domain.models import ResultStyle
+from mockscope.domain.models import ModelSpec, ResultStyle
 
 #: The endpoint (below /api/v1) wanx-v1 and the V2 prompt models are served on.
 TEXT2IMAGE = "/services/aigc/text2image/image-synthesis"
@@ -86,6 +86,16 @@ class Outcome:
 
 #: Shared, so a stored task that simply succeeds costs no outcome object of its own.
 SUCCESS = Outcome()
+
+
+def size_outcome(spec: ModelSpec, request: TaskRequest) -> Outcome | None:
+    """The failure a size outside the model's rule ends the task with (it is accepted at
+    submit, then FAILED with all images failed, as the live service does); None if it fits."""
+    dimensions = request.dimensions
+    if dimensions is not None and spec.size.check(*dimensions):
+        return None
+    violation = spec.size.violation
+    return Outcome(task_failure=Failure(violation.code, violation.message))
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,8 @@ class Note:
     task_status: str | None = None
     work: str | None = None
     outcome: str = ""
+    model: str | None = None
+    endpoint: str | None = None
 
 
 class DroppedResponse(web.Response):
@@ -127,4 +129,6 @@ def _journal(
         noted.task_status,
         retry_after,
         noted.work,
+        noted.model,
+        noted.endpoint,
     )

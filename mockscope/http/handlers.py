@@ -47,6 +47,7 @@ def creates_on(endpoint: str) -> ApiHandler:
             await read_body(request), backend.models, endpoint, async_header
         )
         task_request = submission.request
+        noted.model, noted.endpoint = task_request.model, endpoint
         outcomes = faults.resolve(
             request, noted, Operation.CREATE, task_request.prompt, task_request.model
         )

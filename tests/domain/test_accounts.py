@@ -83,7 +83,7 @@ def test_lowering_concurrency_waits_for_enough_running_tasks_to_end() -> None:
 
 def test_the_store_forgets_tasks_exactly_at_expiry_and_compacts_its_indexes() -> None:
     store = TaskStore(retention_ms=10_000, concurrency=1)
-    tasks = []
+    tasks: list[Task] = []
     for k in range(100):
         account = store.account(f"acct{k % 3}")
         task = Task(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from mockscope.domain.errors import UNSUPPORTED_SIZE_MESSAGE
+from mockscope.backend.catalogue import built_in
 from mockscope.domain.lifecycle import Plan, TaskStatus, Timing
-from mockscope.domain.tasks import (
-    PROMPT_LIMIT,
-    Failure,
-    Outcome,
-    Task,
-    TaskRequest,
+from mockscope.domain.tasks import SUCCESS, Failure, Outcome, Task, TaskRequest, size_outcome
+
+WANX_V1 = built_in()["wanx-v1"]
+UNSUPPORTED_SIZE_MESSAGE = (
+    "The size is not match the allowed size ['1024*1024', '720*1280', '1280*720']"
 )
 
 
@@ -23,7 +22,7 @@ def make_task(size: str = "1024*1024", n: int = 2, outcome: Outcome | None = Non
         request=request,
         seed=100,
         plan=Plan(submit_ms=1_000, scheduled_ms=1_014, end_ms=31_014),
-        outcome=outcome if outcome is not None else Outcome.for_request(request),
+        outcome=outcome or size_outcome(WANX_V1, request) or SUCCESS,
     )
 
 
@@ -90,25 +89,25 @@ def test_image_k_uses_seed_plus_k() -> None:
     assert [task.image_seed(k) for k in range(3)] == [100, 101, 102]
 
 
-def test_over_long_prompts_are_truncated_not_refused() -> None:
-    request = TaskRequest(model="wanx-v1", prompt="猫" * (PROMPT_LIMIT + 50))
-    assert len(request.prompt) == PROMPT_LIMIT
-
-
 @pytest.mark.parametrize(
-    ("size", "dimensions"),
+    ("size", "dimensions", "inside"),
     [
-        ("1024*1024", (1024, 1024)),
-        ("720*1280", (720, 1280)),
-        ("768*1152", (768, 1152)),
-        ("1280*720", (1280, 720)),
-        ("1024x1024", None),
-        ("", None),
-        ("2048*2048", None),
+        ("1024*1024", (1024, 1024), True),
+        ("720*1280", (720, 1280), True),
+        ("768*1152", (768, 1152), True),
+        ("1280*720", (1280, 720), True),
+        ("2048*2048", (2048, 2048), False),
+        ("1024x1024", None, False),
+        ("0*1024", None, False),
+        ("", None, False),
     ],
 )
-def test_dimensions_of_supported_sizes(size: str, dimensions: tuple[int, int] | None) -> None:
-    assert TaskRequest(model="wanx-v1", prompt="x", size=size).dimensions == dimensions
+def test_dimensions_and_the_wanx_v1_size_rule(
+    size: str, dimensions: tuple[int, int] | None, inside: bool
+) -> None:
+    request = TaskRequest(model="wanx-v1", prompt="x", size=size)
+    assert request.dimensions == dimensions
+    assert (size_outcome(WANX_V1, request) is None) is inside
 
 
 def test_default_timing_is_shaped_like_the_live_service() -> None:
@@ -116,5 +115,6 @@ def test_default_timing_is_shaped_like_the_live_service() -> None:
     assert 25_000 <= timing.run_ms(1) <= 29_000
     assert 29_000 <= timing.run_ms(4) <= 33_000
     assert Timing.instant().run_ms(4) == 0
+    assert Timing(prompt_extend_ms=3_500).run_ms(1, prompt_extend=True) == timing.run_ms(1) + 3_500
     with pytest.raises(ValueError, match="negative"):
         Timing(queue_ms=-1)

@@ -82,15 +82,25 @@ def test_a_configured_token_is_required_from_everyone() -> None:
 
 
 def test_limits_read_as_the_live_defaults(api: httpx.Client) -> None:
+    # Submissions and tasks in progress are each model's own, from the catalogue.
     assert api.get("/_mockscope/limits").json() == {
-        "create_per_second": 2,
+        "create_per_second": "per-model",
         "get_per_second": 20,
         "list_per_second": 20,
         "cancel_per_second": 20,
         "upload_per_second": 100,
         "create_per_model": {},
-        "concurrency": 1,
+        "concurrency": "per-model",
+        "concurrency_per_model": {},
     }
+
+
+def test_limits_go_back_to_each_models_own(api: httpx.Client) -> None:
+    assert api.post("/_mockscope/limits", json={"concurrency": 3}).json()["concurrency"] == 3
+    back = api.post("/_mockscope/limits", json={"concurrency": "per-model"}).json()
+    assert back["concurrency"] == "per-model"
+    one = api.post("/_mockscope/limits", json={"concurrency_per_model": {"wanx-v1": 2}}).json()
+    assert one["concurrency_per_model"] == {"wanx-v1": 2}
 
 
 def test_limits_change_in_part_and_take_effect(api: httpx.Client) -> None:
@@ -120,7 +130,16 @@ def test_raising_concurrency_starts_queued_tasks(api: httpx.Client, server: Mock
 
 
 @pytest.mark.parametrize(
-    "body", [b'{"concurrency": 0}', b'{"create_per_second": 1.5}', b'{"nope": 1}', b"[]", b"{"]
+    "body",
+    [
+        b'{"concurrency": 0}',
+        b'{"concurrency": "per-mode"}',
+        b'{"concurrency_per_model": {"wanx-v1": 0}}',
+        b'{"create_per_second": 1.5}',
+        b'{"nope": 1}',
+        b"[]",
+        b"{",
+    ],
 )
 def test_bad_limits_are_refused_whole(api: httpx.Client, body: bytes) -> None:
     before = api.get("/_mockscope/limits").json()

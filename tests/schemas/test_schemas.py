@@ -38,8 +38,12 @@ SCHEMA_NAMES = [
     "control-scenario.json",
     "control-tasks.json",
     "error.json",
+    "generation-response.json",
+    "image-generation-request.json",
     "model-catalogue.json",
+    "models-file.json",
     "scenario.json",
+    "task-create-answer.json",
     "task-create-request.json",
     "task-create-response.json",
     "task-list.json",
@@ -50,6 +54,12 @@ SCHEMA_NAMES = [
 # operationId -> (method, path, tag)
 OPERATIONS = {
     "create_task": ("post", "/api/v1/services/aigc/text2image/image-synthesis", "dashscope"),
+    "create_generation_task": (
+        "post",
+        "/api/v1/services/aigc/image-generation/generation",
+        "dashscope",
+    ),
+    "generate": ("post", "/api/v1/services/aigc/multimodal-generation/generation", "dashscope"),
     "get_task": ("get", "/api/v1/tasks/{task_id}", "dashscope"),
     "cancel_task": ("post", "/api/v1/tasks/{task_id}/cancel", "dashscope"),
     "list_tasks": ("get", "/api/v1/tasks", "dashscope"),
@@ -72,7 +82,9 @@ OPERATIONS = {
 
 # operationId -> the message files its request body and 200 response use
 BODIES = {
-    "create_task": ("task-create-request.json", "task-create-response.json"),
+    "create_task": ("task-create-request.json", "task-create-answer.json"),
+    "create_generation_task": ("image-generation-request.json", "task-create-response.json"),
+    "generate": ("image-generation-request.json", "generation-response.json"),
     "get_task": (None, "task.json"),
     "cancel_task": (None, "cancel-response.json"),
     "list_tasks": (None, "task-list.json"),
@@ -93,7 +105,9 @@ BODIES = {
 
 # operationId -> its documented error statuses (all error.json)
 ERROR_STATUSES = {
-    "create_task": {"400", "401", "403", "404", "413", "429", "500", "503", "default"},
+    "create_task": {"400", "401", "403", "413", "429", "500", "503", "default"},
+    "create_generation_task": {"400", "401", "403", "413", "429", "500", "503", "default"},
+    "generate": {"400", "401", "413", "429", "500", "503", "default"},
     "get_task": {"401", "429", "500", "503", "default"},
     "cancel_task": {"400", "401", "429", "default"},
     "list_tasks": {"400", "401", "429", "default"},
@@ -363,7 +377,7 @@ def test_every_task_status_has_one_output_shape() -> None:
 def test_openapi_header() -> None:
     document = openapi()
     assert document["openapi"] == "3.1.0"
-    assert document["info"]["title"] == "mockscope — DashScope wanx-v1 async text-to-image"
+    assert document["info"]["title"] == "mockscope — DashScope text-to-image (the Wan family)"
     assert document["info"]["version"] == "0.1.0"
     assert [server["url"] for server in document["servers"]] == ["http://127.0.0.1:8080"]
     assert {tag["name"] for tag in document["tags"]} == {"dashscope", "files", "control"}
@@ -434,7 +448,14 @@ def test_openapi_error_components_are_one_per_status() -> None:
 def test_openapi_create_task_headers() -> None:
     params = {p["name"]: p for p in map(deref, operation("create_task")["parameters"])}
     assert all(p["in"] == "header" for p in params.values())
-    assert params["X-DashScope-Async"]["required"] is True
+    # Optional here: the wan2.2 models answer synchronous calls (ImageSynthesis.sync_call).
+    assert params["X-DashScope-Async"]["required"] is False
+    generation = {
+        p["name"]: p for p in map(deref, operation("create_generation_task")["parameters"])
+    }
+    assert generation["X-DashScope-Async"]["required"] is True
+    sync = {p["name"] for p in map(deref, operation("generate")["parameters"])}
+    assert "X-DashScope-Async" not in sync
     assert params["X-DashScope-Async"]["schema"]["enum"] == ["enable"]
     assert params["X-DashScope-OssResourceResolve"]["schema"]["enum"] == ["enable"]
     for optional in ("X-DashScope-WorkSpace", "X-DashScope-DataInspection"):
@@ -540,4 +561,5 @@ def test_schemathesis_loads_openapi_and_follows_links() -> None:
     found = {result.ok().definition.raw["operationId"] for result in schema.get_all_operations()}
     assert found == set(OPERATIONS)
     rules = [name for name in dir(schema.as_state_machine()) if "__200_" in name]
-    assert len(rules) == 3, rules
+    # create (text2image and image-generation) -> get and cancel; get -> cancel.
+    assert len(rules) == 5, rules

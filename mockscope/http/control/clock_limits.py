@@ -16,7 +16,7 @@ from mockscope import schemas
 from mockscope.backend import Backend
 from mockscope.domain import errors
 from mockscope.domain.lifecycle import FOREVER_MS
-from mockscope.domain.ratelimit import Limits
+from mockscope.domain.ratelimit import PER_MODEL, Limits
 from mockscope.domain.tasks import Task
 from mockscope.http.keys import BACKEND, CONTROL_TOKEN
 from mockscope.http.parse import decode_json, read_body
@@ -82,14 +82,24 @@ async def reset(request: web.Request) -> web.Response:
 
 def _limits_body(limits: Limits) -> dict[str, Any]:
     return {
-        "create_per_second": limits.create_per_second,
+        "create_per_second": _wire(limits.create_per_second),
         "get_per_second": limits.get_per_second,
         "list_per_second": limits.list_per_second,
         "cancel_per_second": limits.cancel_per_second,
         "upload_per_second": limits.upload_per_second,
         "create_per_model": dict(limits.create_per_model),
-        "concurrency": limits.concurrency,
+        "concurrency": _wire(limits.concurrency),
+        "concurrency_per_model": dict(limits.concurrency_per_model),
     }
+
+
+def _wire(value: object) -> object:
+    """PER_MODEL travels as its name, "per-model"."""
+    return PER_MODEL.value if value is PER_MODEL else value
+
+
+def _limits_update(body: dict[str, Any]) -> dict[str, Any]:
+    return {name: PER_MODEL if value == PER_MODEL.value else value for name, value in body.items()}
 
 
 async def get_limits(request: web.Request) -> web.Response:
@@ -101,7 +111,7 @@ async def set_limits(request: web.Request) -> web.Response:
     guard(request)
     body = validated(await read_body(request), LIMITS_SCHEMA, "limits")
     backend = request.app[BACKEND]
-    backend.set_limits(replace(backend.limits, **body))
+    backend.set_limits(replace(backend.limits, **_limits_update(body)))
     return json_response(_limits_body(backend.limits))
 
 
@@ -126,6 +136,8 @@ def _plan_body(backend: Backend, task: Task, now_ms: int) -> dict[str, Any]:
         "task_id": task.task_id,
         "status": task.view(now_ms).status.value,
         "model": task.request.model,
+        "endpoint": task.endpoint,
+        "listed": not task.hidden,
         "n": task.request.n,
         "submit_ms": plan.submit_ms,
         "scheduled_ms": plan.scheduled_ms,

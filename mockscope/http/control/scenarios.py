@@ -57,6 +57,7 @@ async def get_journal(request: web.Request) -> web.Response:
         task_id=query.get("task_id"),
         operation=Operation(operation) if operation else None,
         api_key=query.get("api_key"),
+        model=query.get("model"),
     )
     body = {"capacity": journal.capacity, "entries": [_entry_body(e) for e in entries]}
     return json_response(body)
@@ -90,6 +91,8 @@ def _rule_body(rule: Rule) -> dict[str, Any]:
         matched["prompt"] = match.prompt.pattern
     if match.header is not None:
         matched["header"] = {"name": match.header[0], "value": match.header[1].pattern}
+    if match.models:
+        matched["model"] = sorted(match.models)
     if matched:
         body["match"] = matched
     body["times"] = rule.times if rule.times in ("always", "once") else {rule.times: rule.n}
@@ -109,4 +112,6 @@ def _entry_body(entry: Entry) -> dict[str, Any]:
         "outcome": entry.outcome,
         "task_status": entry.task_status,
         "retry_after_s": entry.retry_after_s,
+        "model": entry.model,
+        "endpoint": entry.endpoint,
     }
