@@ -1,11 +1,14 @@
 """The probes: a fixed list of cheap requests whose answers show how faithful the fake is.
 
-Every probe but three costs nothing: authentication failures, refused bodies, unknown tasks,
-lists and the upload certificate create nothing. `create-a` makes one image (n=1), polled to
-its end; `create-b` queues a second one behind it (each account runs one task at a time) so
-that `cancel-b` can cancel a PENDING task, which is then never billed. The budget counts the
-worst case for both, so the full list needs a budget of 2 images; with less, the probes that do
-not fit are skipped, with the ones that need their task.
+Every probe but three costs nothing: authentication failures, refused bodies (on all three
+create endpoints: text2image, image-generation, multimodal-generation), models sent where
+they are not served, unknown tasks, lists and the upload certificate create nothing.
+`create-a` makes one wanx-v1 image (n=1), polled to its end; `create-b` queues a second one
+behind it (each account runs one wanx-v1 task at a time) so that `cancel-b` can cancel a
+PENDING task, which is then never billed; `create-c` makes one wan2.6-t2i image on the async
+image-generation endpoint, polled to its end. The budget counts the worst case, so the full
+list needs a budget of 3 images; with less, the probes that do not fit are skipped, with the
+ones that need their task (with the default of 2: the wan2.6-t2i pair).
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from typing import Literal
 
 API = "/api/v1"
 CREATE = f"{API}/services/aigc/text2image/image-synthesis"
+GENERATION = f"{API}/services/aigc/image-generation/generation"
+MULTIMODAL = f"{API}/services/aigc/multimodal-generation/generation"
+#: Every endpoint that creates a task: they share each model's submission rate.
+CREATES = frozenset({CREATE, GENERATION, MULTIMODAL})
 TASKS = f"{API}/tasks"
 #: A well-formed task id that no service has handed out: it reads UNKNOWN.
 UNKNOWN_TASK = "00000000-0000-4000-8000-00000000d1f7"
@@ -31,8 +38,15 @@ def _body(prompt: str, **parameters: object) -> bytes:
     return _json({"model": "wanx-v1", "input": {"prompt": prompt}, "parameters": parameters})
 
 
+def _messages(model: str, texts: list[list[str]], **parameters: object) -> bytes:
+    messages = [{"role": "user", "content": [{"text": text} for text in t]} for t in texts]
+    return _json({"model": model, "input": {"messages": messages}, "parameters": parameters})
+
+
 #: A valid body that would make one image, for the probes that must be refused before that.
 ONE_IMAGE = _body("a red apple on a white table", n=1, size="1024*1024")
+#: The same for wan2.6-t2i on the messages endpoints.
+ONE_WAN26_IMAGE = _messages("wan2.6-t2i", [["a red apple on a white table"]], n=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +83,7 @@ class Probe:
     @property
     def is_create(self) -> bool:
         """Submissions share the tighter rate limit (2 per second), answered or not."""
-        return self.method == "POST" and self.path == CREATE
+        return self.method == "POST" and self.path in CREATES
 
 
 def _create(
@@ -81,8 +95,9 @@ def _create(
     asynchronous: bool = True,
     images: int = 0,
     creates: str | None = None,
+    path: str = CREATE,
 ) -> Probe:
-    return Probe(name, summary, "POST", CREATE, auth, asynchronous, body, images, creates)
+    return Probe(name, summary, "POST", path, auth, asynchronous, body, images, creates)
 
 
 PROBES: tuple[Probe, ...] = (
@@ -102,6 +117,50 @@ PROBES: tuple[Probe, ...] = (
         "create-unknown-model",
         "submit to a model that does not exist",
         _json({"model": "wanx-v0-no-such-model", "input": {"prompt": "x"}, "parameters": {}}),
+    ),
+    _create(
+        "create-model-elsewhere",
+        "submit wan2.6-t2i to text2image (it is served on image-generation)",
+        ONE_WAN26_IMAGE,
+    ),
+    _create(
+        "generation-wrong-model",
+        "submit wanx-v1 to image-generation (served on text2image only)",
+        _messages("wanx-v1", [["x"]], n=1),
+        path=GENERATION,
+    ),
+    _create(
+        "generation-sync",
+        "submit to image-generation without X-DashScope-Async",
+        ONE_WAN26_IMAGE,
+        asynchronous=False,
+        path=GENERATION,
+    ),
+    _create(
+        "generation-no-input",
+        "submit to image-generation without input",
+        _json({"model": "wan2.6-t2i", "parameters": {"n": 1}}),
+        path=GENERATION,
+    ),
+    _create(
+        "generation-two-messages",
+        "submit two messages (one allowed)",
+        _messages("wan2.6-t2i", [["a cat"], ["a dog"]], n=1),
+        path=GENERATION,
+    ),
+    _create(
+        "generate-bad-n",
+        "synchronous generation with n=9 (1..4 allowed)",
+        _messages("wan2.6-t2i", [["a cat"]], n=9),
+        asynchronous=False,
+        path=MULTIMODAL,
+    ),
+    _create(
+        "generate-wrong-model",
+        "synchronous generation of wanx-v1 (not served there)",
+        _messages("wanx-v1", [["x"]], n=1),
+        asynchronous=False,
+        path=MULTIMODAL,
     ),
     Probe("get-unknown", "read a task id nobody issued", "GET", f"{TASKS}/{UNKNOWN_TASK}"),
     Probe(
@@ -136,6 +195,15 @@ PROBES: tuple[Probe, ...] = (
     Probe("poll-a", "poll the first task until it ends", "GET", f"{TASKS}/{{a}}", poll=True),
     Probe("cancel-a", "cancel the finished task", "POST", f"{TASKS}/{{a}}/cancel"),
     Probe("list-a", "list filtered by the finished task's id", "GET", f"{TASKS}?task_id={{a}}"),
+    _create(
+        "create-c",
+        "submit one wan2.6-t2i image (n=1) to image-generation",
+        ONE_WAN26_IMAGE,
+        images=1,
+        creates="c",
+        path=GENERATION,
+    ),
+    Probe("poll-c", "poll the wan2.6-t2i task until it ends", "GET", f"{TASKS}/{{c}}", poll=True),
 )
 
 BY_NAME = {probe.name: probe for probe in PROBES}

@@ -2,10 +2,10 @@
 
 A scenario is a list of rules. A rule matches calls (by operation, API key, account, prompt
 pattern, header or model), lives for some of them (always, once, the nth, the first n), may
-fire only with a probability drawn from the scenario's seed, and picks one outcome: what happens to the
-task a create makes (a task outcome) or to the answer itself (a request outcome). Everything
-here is data and matching; the backend applies task outcomes and the HTTP layer applies
-request outcomes.
+fire only with a probability drawn from the scenario's seed, and picks one outcome: what
+happens to the task a create makes (a task outcome) or to the answer itself (a request
+outcome). Everything here is data and matching; the backend applies task outcomes and the
+HTTP layer applies request outcomes.
 
 How rules are read from documents and one-line forms is `scenario_reading`'s business.
 """

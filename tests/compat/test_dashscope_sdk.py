@@ -88,7 +88,9 @@ def test_sdk_errors_are_parsed_from_the_envelope(
     assert response.code == "InvalidParameter"
     assert response.request_id
     unknown_model = ImageSynthesis.async_call(model="wanx-v0", prompt="a cat")
-    assert (unknown_model.status_code, unknown_model.code) == (404, "ModelNotFound")
+    # As live: 400 InvalidParameter "Model not exist." (not the error table's 404).
+    assert (unknown_model.status_code, unknown_model.code) == (400, "InvalidParameter")
+    assert unknown_model.message == "Model not exist."
 
 
 def test_sync_call_is_refused_as_the_live_service_refuses_it(sdk: VirtualTime) -> None:

@@ -171,14 +171,16 @@ def test_a_tampered_recording_replays_as_drift(tmp_path: Path) -> None:
     path = tmp_path / "exchanges.jsonl"
     run_check(CheckOptions(target="fake")).write_recording(path)
     text = path.read_text().replace(
-        '\\"code\\": \\"ModelNotFound\\"', '\\"code\\": \\"OtherCode\\"'
+        '\\"code\\": \\"BadRequest.EmptyModel\\"', '\\"code\\": \\"OtherCode\\"'
     )
     path.write_text(text)
     result = replay(path)
     assert [(d.probe, d.aspect, d.target, d.fake) for d in result.differences] == [
-        ("create-unknown-model", "error code", "OtherCode", "ModelNotFound")
+        ("create-no-model", "error code", "OtherCode", "BadRequest.EmptyModel")
     ]
-    assert "| create-unknown-model | error code | OtherCode | ModelNotFound |" in result.markdown()
+    assert "| create-no-model | error code | OtherCode | BadRequest.EmptyModel |" in (
+        result.markdown()
+    )
 
 
 def test_the_recorded_stand_in_fixture_still_replays_without_drift() -> None:
@@ -193,9 +195,10 @@ def test_the_recorded_stand_in_fixture_still_replays_without_drift() -> None:
 
 def test_the_probes_stay_within_the_image_budget() -> None:
     spent = {
-        budget: run_check(CheckOptions(target="fake", budget_images=budget)) for budget in (0, 1, 2)
+        budget: run_check(CheckOptions(target="fake", budget_images=budget))
+        for budget in (0, 1, 2, 3)
     }
-    assert [spent[budget].images for budget in (0, 1, 2)] == [0, 1, 2]
+    assert [spent[budget].images for budget in (0, 1, 2, 3)] == [0, 1, 2, 3]
     skipped = {b: {o.probe.name for o in r.target if o.skipped} for b, r in spent.items()}
     assert skipped[0] == {
         "create-a",
@@ -205,9 +208,12 @@ def test_the_probes_stay_within_the_image_budget() -> None:
         "poll-a",
         "cancel-a",
         "list-a",
+        "create-c",
+        "poll-c",
     }
-    assert skipped[1] == {"create-b", "cancel-b", "get-b"}
-    assert skipped[2] == set()
+    assert skipped[1] == {"create-b", "cancel-b", "get-b", "create-c", "poll-c"}
+    assert skipped[2] == {"create-c", "poll-c"}
+    assert skipped[3] == set()
     for result in spent.values():
         assert not result.drifted, result.markdown()
     assert (
@@ -221,7 +227,7 @@ def test_every_billable_probe_asks_for_one_image() -> None:
         if probe.images:
             assert probe.body is not None
             assert json.loads(probe.body)["parameters"]["n"] == 1
-    assert sum(probe.images for probe in PROBES) == 2
+    assert sum(probe.images for probe in PROBES) == 3
 
 
 def test_the_polls_follow_the_sdk_schedule() -> None:
@@ -236,6 +242,21 @@ def test_the_probe_run_mirrors_the_cancel_of_a_queued_task() -> None:
     assert answers["get-b"] == "200 CANCELED"
     assert answers["poll-a"] == "200 RUNNING → SUCCEEDED"
     assert answers["get-unknown"] == "200 UNKNOWN"
+
+
+def test_the_probes_cover_every_create_endpoint() -> None:
+    result = run_check(CheckOptions(target="fake", budget_images=3))
+    answers = {o.probe.name: normalize(o).summary() for o in result.fake}
+    assert answers["create-model-elsewhere"] == "400 InvalidParameter"
+    assert answers["generation-wrong-model"] == "400 InvalidParameter"
+    assert answers["generation-sync"] == "403 AccessDenied"
+    assert answers["generation-no-input"] == "400 BadRequest.EmptyInput"
+    assert answers["generation-two-messages"] == "400 InvalidParameter"
+    assert answers["generate-bad-n"] == "400 InvalidParameter"
+    assert answers["generate-wrong-model"] == "400 InvalidParameter"
+    assert answers["create-c"] == "200 PENDING"
+    assert answers["poll-c"] == "200 RUNNING → SUCCEEDED"
+    assert not result.drifted, result.markdown()
 
 
 # -- the wire ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""schemas/catalogue/models.json, the Wan text-to-image model catalogue, against its schema and itself.
+"""schemas/catalogue/models.json, the Wan text-to-image catalogue, against its schema and itself.
 
 The catalogue is data the server derives request handling from, so besides the schema check
 (schemas/model-catalogue.json) this file derives that handling generically - routing, size rules,
