@@ -64,7 +64,7 @@ def test_the_readme_pytest_example_passes(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
     for number, block in enumerate(blocks):
         pytester.makepyfile(**{f"test_readme_example_{number}": block})
-    result = pytester.runpytest_subprocess("-rs", timeout=120)
+    result = pytester.runpytest_inprocess("-rs")
     outcomes = result.parseoutcomes()
     assert result.ret == 0, result.stdout.str()
     assert outcomes.get("passed", 0) >= 1, outcomes
