@@ -65,6 +65,10 @@ class Cli:
     help: str = ""
 
 
+#: "The same default as MockServer's".
+_SAME: Final = object()
+
+
 @dataclass(frozen=True)
 class Option:
     """What one field means and where it is offered."""
@@ -74,8 +78,7 @@ class Option:
     check: Callable[[Any], Any]
     marker: bool = False
     #: The plugin's default, when it differs from MockServer's.
-    marker_default: Any = None
-    has_marker_default: bool = False
+    marker_default: Any = _SAME
     cli: Cli | None = None
     choices: tuple[str, ...] = ()
     name: str = ""
@@ -189,7 +192,6 @@ class Options:
         _one_of(*TIME_MODES, hint=_RENAMED_TIME),
         marker=True,
         marker_default="jump",
-        has_marker_default=True,
         cli=Cli("--time", "choice", default="realistic"),
         choices=TIME_MODES,
     )
@@ -407,16 +409,23 @@ class PluginOptions(Options):
 
 def specs(options_type: type[Options] = Options) -> tuple[Option, ...]:
     """Every option of `options_type`, in declaration order, named."""
-    return tuple(
-        replace(item.metadata["mockscope"], name=item.name) for item in fields(options_type)
-    )
+    found = _SPECS.get(options_type)
+    if found is None:
+        found = tuple(
+            replace(item.metadata["mockscope"], name=item.name) for item in fields(options_type)
+        )
+        _SPECS[options_type] = found
+    return found
+
+
+_SPECS: dict[type, tuple[Option, ...]] = {}
 
 
 def default_of(spec: Option, surface: Literal["server", "marker", "cli"]) -> Any:
     """An option's default where it is offered."""
     if surface == "cli" and spec.cli is not None:
         return spec.cli.default
-    if surface == "marker" and spec.has_marker_default:
+    if surface == "marker" and spec.marker_default is not _SAME:
         return spec.marker_default
     default: Any = {item.name: item.default for item in fields(PluginOptions)}[spec.name]
     return default

@@ -37,6 +37,7 @@ __all__ = ["DashScopeBinding", "MockscopeSettings"]
 MockscopeSettings = PluginOptions
 NAMES = tuple(spec.name for spec in MARKER_OPTIONS)
 WHERE = "@pytest.mark.mockscope"
+SHARED = PLUGIN_DEFAULTS.server_options()  # what the session's fake is built from
 
 
 def _fail(message: str) -> NoReturn:
@@ -91,7 +92,7 @@ def mockscope_server() -> Iterator[MockServer]:
 
     It is not reset between tests by itself: use `mockscope`, which resets it before each test.
     """
-    with MockServer(**PLUGIN_DEFAULTS.kwargs()) as server:
+    with MockServer(**SHARED.kwargs()) as server:
         yield server
 
 
@@ -105,7 +106,7 @@ def mockscope(
     limits) before the test; otherwise a fake of the test's own, stopped after it.
     """
     options = mockscope_settings.server_options()
-    if options == PLUGIN_DEFAULTS.server_options():
+    if options == SHARED:
         shared: MockServer = request.getfixturevalue("mockscope_server")
         shared.reset()
         backend = shared.backend

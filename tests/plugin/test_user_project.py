@@ -44,6 +44,12 @@ def record(*words):
         log.write(" ".join(map(str, words)) + "\\n")
 
 
+def pytest_sessionfinish(session):
+    import helpers
+
+    helpers.HTTP.close()
+
+
 def pytest_sessionstart(session):
     """Loading the plugin starts nothing: no fake runs before a test asks for one."""
     running = [thread for thread in threading.enumerate() if thread.name == "mockscope"]
