@@ -14,6 +14,7 @@ A value that does not fit raises OptionError naming the option, what it must be 
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -464,6 +465,10 @@ def _taking(
             init(self, build(Options, "MockServer", kwargs))
 
         init_from_options.__doc__ = init.__doc__
+        # help(MockServer) and IDEs show the options themselves.
+        self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+        parameters = [self_parameter, *inspect.signature(constructor).parameters.values()]
+        init_from_options.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         return init_from_options
 
     return decorate
