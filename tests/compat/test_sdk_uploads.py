@@ -12,7 +12,8 @@ from dashscope import ImageSynthesis
 from PIL import Image
 
 from mockscope import MockServer, Operation
-from tests.support import CREATE_PATH, READ_HEADERS, SUBMIT_HEADERS, VirtualTime, read_task
+from mockscope.sdk import DashScopeBinding
+from tests.support import CREATE_PATH, READ_HEADERS, SUBMIT_HEADERS, read_task
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def reference_png(tmp_path: Path) -> Path:
 
 
 def test_the_sdk_uploads_a_local_file_and_submits_it_as_oss(
-    sdk: VirtualTime, server: MockServer, reference_png: Path
+    sdk: DashScopeBinding, server: MockServer, reference_png: Path
 ) -> None:
     response = ImageSynthesis.call(
         model="wanx-v1", prompt="a cat", n=1, ref_img=str(reference_png), ref_mode="refonly"
