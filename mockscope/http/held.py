@@ -2,8 +2,9 @@
 
 Like a delayed answer (`faults.sleep_on_clock`), a held answer waits on the injected clock: a
 manual clock lets it go when it is advanced past the task's end, a system clock when that time
-comes. Plans can move by other means too (a cancel ahead in the queue, `finish`, new limits,
-a reset); the backend tells its watchers, and every held answer looks again.
+comes, and a jumping clock jumps there at once. Plans can move by other means too (a cancel
+ahead in the queue, `finish`, new limits, a reset); the backend tells its watchers, and every
+held answer looks again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aiohttp import web
 from mockscope.backend import Backend
 from mockscope.domain import errors
 from mockscope.domain.clock import ManualClock
-from mockscope.domain.lifecycle import TaskStatus
+from mockscope.domain.lifecycle import FOREVER_MS, TaskStatus
 from mockscope.domain.tasks import TaskView
 from mockscope.http import faults
 from mockscope.http.exchange import Note
@@ -88,7 +89,10 @@ async def _wait_for(request: web.Request, backend: Backend, at_ms: int) -> None:
     waiters.add(woken)
     backend.watchers.add(wake)
     timer = None
-    if isinstance(clock, ManualClock):
+    if at_ms >= FOREVER_MS:
+        pass  # a task told to wait `never`: only a finish (a watcher call) lets it go
+    elif isinstance(clock, ManualClock):
+        # A jumping clock (a ManualClock) jumps to the end at once: nobody waits on it.
         clock.call_at(at_ms, wake)
     else:
         seconds = (at_ms - clock.now_ms()) / 1000 / clock.time_scale

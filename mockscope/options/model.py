@@ -124,6 +124,22 @@ class Options:
             "and after every reset.",
         ),
     )
+    models: Any = option(
+        None,
+        "The models served: the ids to serve, a models file (YAML or JSON, "
+        "schemas/models-file.json: models to add or change, and the ones to serve), such a "
+        "document, or a ModelCatalogue; by default every model of the catalogue.",
+        "a list of model ids, a models-file path or mapping, a ModelCatalogue or None",
+        checks.models,
+        marker=True,
+        cli=Cli(
+            "--models",
+            "path",
+            metavar="FILE",
+            help="A YAML or JSON file (schemas/models-file.json) of models to add or change "
+            "and of the ids to serve; by default every model of the catalogue is served.",
+        ),
+    )
     journal_size: int | None = option(
         None,
         "How many requests the journal keeps (10,000 unless `config` says otherwise).",
@@ -229,6 +245,7 @@ class Options:
             limits=self.limits,
             seed=self.seed,
             journal_size=self.journal_size,
+            models=self.models,
         )
 
 

@@ -6,11 +6,14 @@ rule a list of one) or raises Wrong; the model turns that into one OptionError n
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final, Literal, TypeVar
 
+from mockscope.backend.catalogue import CatalogueError, catalogue_for
 from mockscope.domain.accounts import AccountSpec
+from mockscope.domain.models import ModelCatalogue
 from mockscope.scenarios import reading
 
 T = TypeVar("T")
@@ -147,6 +150,20 @@ def scenario(value: Any) -> Mapping[str, Any] | None:
     document = reading.as_document(value)
     reading.checked(document)
     return document
+
+
+def models(value: Any) -> ModelCatalogue | None:
+    """The catalogue to serve, built (and checked against the schemas) once, here."""
+    if value is None:
+        return None
+    if not isinstance(value, str | os.PathLike | Mapping | list | tuple | ModelCatalogue):
+        raise Wrong()
+    if isinstance(value, list | tuple) and not all(isinstance(i, str) and i for i in value):
+        raise Wrong()
+    try:
+        return catalogue_for(value)
+    except CatalogueError as error:
+        raise Wrong(str(error)) from None
 
 
 def specs(options_type: type) -> tuple[Option, ...]:
