@@ -49,7 +49,8 @@ def test_a_given_clock_wins_and_timing_follows_the_mode() -> None:
     clock = ManualClock()
     assert Options(clock=clock, time="jump").new_clock() is clock
     assert Options(time="zero-duration").backend_config().timing == Timing.instant()
-    assert Options(time="jump").backend_config().timing == Timing()
+    # None: each model's own live-like timing, from the model catalogue.
+    assert Options(time="jump").backend_config().timing is None
     slow = Timing(run_base_ms=60_000)
     assert Options(time="zero-duration", timing=slow).backend_config().timing == slow
 
@@ -87,11 +88,11 @@ def test_every_option_is_described_once_and_offered_where_it_says() -> None:
     assert all(spec.help and spec.expected for spec in specs(PluginOptions))
     assert {spec.name for spec in MARKER_OPTIONS} == {
         "time", "time_scale", "timing", "limits", "api_keys", "accounts", "seed", "scenario",
-        "sdk_sleep",
+        "models", "sdk_sleep",
     }  # fmt: skip
     assert [spec.cli.flag for spec in CLI_OPTIONS if spec.cli] == [
-        "--time", "--time-scale", "--api-key", "--seed", "--scenario", "--journal-size",
-        "--host", "--port", "--public-url", "--control-token",
+        "--time", "--time-scale", "--api-key", "--seed", "--scenario", "--models",
+        "--journal-size", "--host", "--port", "--public-url", "--control-token",
     ]  # fmt: skip
     time_option = next(spec for spec in MARKER_OPTIONS if spec.name == "time")
     assert [default_of(time_option, where) for where in ("server", "marker", "cli")] == [
