@@ -35,6 +35,16 @@ _STATUS_BY_CODE: dict[str, int] = {
     errors.MethodNotAllowed.code: 405,
     errors.RateQuotaExceeded.code: 429,
     errors.InternalError.code: 500,
+    # Codes the model catalogue answers with, or a task fails with: a synchronous call, having
+    # no task to put a failure in, answers it as an error with the code's status.
+    "DataInspectionFailed": 400,
+    "IPInfringementSuspect": 400,
+    "Arrearage": 400,
+    "RequestTimeOut": 408,
+    "Throttling": 429,
+    "Throttling.AllocationQuota": 429,
+    "ModelUnavailable": 503,
+    "ModelServingError": 503,
 }
 
 
