@@ -324,3 +324,33 @@ def test_a_delay_drawn_between_min_and_max_is_released_by_max(
     server.clock.advance(3)
     caller.join(5)
     assert answers[0].status_code == 200
+
+
+def test_task_outcomes_count_only_the_creates_that_make_a_task(
+    api: httpx.Client, server: MockServer
+) -> None:
+    server.set_scenario(
+        [
+            {"outcome": "error", "code": "SystemError", "times": "once"},
+            {"outcome": "failed", "times": "once"},
+        ]
+    )
+    assert _create(api).status_code == 500, "the error answers; no task, so no task outcome"
+    api.get("/api/v1/tasks", headers=READ_HEADERS)  # reads are no creates either
+    failed, fine = _task_id(_create(api, n=1)), _task_id(_create(api, n=1))
+    server.clock.advance(120)
+    assert read_task(api, failed)["task_status"] == "FAILED"
+    assert read_task(api, fine)["task_status"] == "SUCCEEDED"
+    (error_rule, failed_rule) = api.get("/_mockscope/scenarios").json()["rules"]
+    assert (failed_rule["calls"], failed_rule["fired"]) == (2, 1)
+    assert error_rule["rule"]["status"] == 500, "shown with the status its code answers"
+
+
+def test_the_journal_names_the_request_and_the_task_outcome(
+    api: httpx.Client, server: MockServer
+) -> None:
+    server.set_scenario(["delay; seconds=0"])
+    task_id = _task_id(_create(api, "partial; failed=1", n=2))
+    (entry,) = server.journal.entries(task_id=task_id)
+    assert entry.outcome == "delay; seconds=0, partial; code=InternalError.Timeout; failed=1"
+    assert server.tasks()[0].declared == "partial; code=InternalError.Timeout; failed=1"
