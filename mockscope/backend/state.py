@@ -65,18 +65,19 @@ class State:
         self.journal = Journal(config.journal_size)
         self.uploads = Uploads(secret=f"mockscope/{config.seed}/{id(self)}".encode())
         #: One Scenario for the service's whole life: installing rules replaces its contents.
-        self.scenario = Scenario()
+        self.scenario = Scenario(*self._seeded(config.scenario or ScenarioRules()))
         self.images = ImageCache()
-        self.restore_scenario()
 
     def restore_scenario(self) -> None:
         """Install the scenario the service was configured with (none if it had none)."""
-        initial = self.config.scenario or ScenarioRules()
-        self.install_scenario(initial)
+        self.install_scenario(self.config.scenario or ScenarioRules())
 
     def install_scenario(self, declared: ScenarioRules) -> None:
-        seed = declared.seed if declared.seed is not None else self.config.seed
-        self.scenario.install(declared.rules, seed)
+        self.scenario.install(*self._seeded(declared))
+
+    def _seeded(self, declared: ScenarioRules) -> ScenarioRules:
+        """The rules with the seed of their draws: their own, or else the service's."""
+        return declared if declared.seed is not None else declared._replace(seed=self.config.seed)
 
     def live_task(self, task_id: str, now_ms: int) -> Task | None:
         """A stored task that has not expired, of any account."""

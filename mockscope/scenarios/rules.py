@@ -200,7 +200,8 @@ class Scenario:
         #: fast way to say "nothing declared").
         self.request_rules: list[InstalledRule] = []
         self.task_rules: list[InstalledRule] = []
-        self.install(rules, seed)
+        for rule in rules:
+            self.add(rule)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
