@@ -96,7 +96,9 @@ class Operations:
         self._check_reference(caller, request.ref_img, resolve_oss, now)
         self._throttle(Operation.CREATE, caller, now, request.model)
         self._housekeeping(now)
-        declared = self._task_outcome(caller, request, headers, own_rule)
+        declared = None
+        if own_rule is not None or self._scenario.task_rules:  # checked inline: the hot path
+            declared = self._task_outcome(caller, request, headers, own_rule)
         shape = shape_task(request, self._timing, declared)
         account = self._store.account(caller.account)
         plan = account.plan(now, shape.queue_ms, shape.run_ms)
@@ -194,11 +196,8 @@ class Operations:
         headers: Mapping[str, str],
         own_rule: Rule | None,
     ) -> DeclaredOutcome | None:
-        scenario = self._scenario
-        if own_rule is None and not scenario.task_rules:
-            return None
         call = Call(Operation.CREATE, caller.api_key, caller.account, request.prompt, headers)
-        return scenario.task_outcome(call, own_rule)
+        return self._scenario.task_outcome(call, own_rule)
 
     def _check_reference(
         self, caller: Caller, reference: str | None, resolve_oss: bool, now: int
