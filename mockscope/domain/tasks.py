@@ -1,11 +1,12 @@
-"""Task records, their outcomes, and the read-only view of a task at a moment in time."""
+"""Tasks: what was asked for, how a finished task turns out (its result), and the read-only
+view of a task at a moment in time."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from mockscope.domain.lifecycle import Plan, TaskStatus
+from mockscope.domain.lifecycle import FOREVER_MS, Plan, TaskStatus
 from mockscope.domain.models import ModelSpec, ResultStyle
 
 #: The endpoint (below /api/v1) wanx-v1 and the V2 prompt models are served on.
@@ -71,7 +72,7 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class TaskResult:
     """How a finished task turns out: a task-level failure, or per-image failures, or neither."""
 
     task_failure: Failure | None = None
@@ -84,18 +85,18 @@ class Outcome:
         return None
 
 
-#: Shared, so a stored task that simply succeeds costs no outcome object of its own.
-SUCCESS = Outcome()
+#: Shared, so a stored task that simply succeeds costs no result object of its own.
+SUCCESS = TaskResult()
 
 
-def size_outcome(spec: ModelSpec, request: TaskRequest) -> Outcome | None:
+def size_result(spec: ModelSpec, request: TaskRequest) -> TaskResult | None:
     """The failure a size outside the model's rule ends the task with (it is accepted at
     submit, then FAILED with all images failed, as the live service does); None if it fits."""
     dimensions = request.dimensions
     if dimensions is not None and spec.size.check(*dimensions):
         return None
     violation = spec.size.violation
-    return Outcome(task_failure=Failure(violation.code, violation.message))
+    return TaskResult(task_failure=Failure(violation.code, violation.message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +121,9 @@ class TaskView:
     total: int = 0
     succeeded: int = 0
     failed: int = 0
-    #: What the task asked for and the shape of its results (None for UNKNOWN).
+    #: What the task asked for and the fields of its results (None for UNKNOWN).
     request: TaskRequest | None = None
-    result: ResultStyle | None = None
+    style: ResultStyle | None = None
 
     @classmethod
     def unknown(cls, task_id: str) -> TaskView:
@@ -144,14 +145,14 @@ class Progression:
 
 @dataclass(slots=True, eq=False)
 class Task:
-    """A stored task: who submitted it, what it asked for, its timing plan and its outcome."""
+    """A stored task: who submitted it, what it asked for, its timing plan and its result."""
 
     task_id: str
     account: str
     request: TaskRequest
     seed: int
     plan: Plan
-    outcome: Outcome = SUCCESS
+    result: TaskResult = SUCCESS
     #: The key that submitted it and the id of the submitting request, for listings.
     api_key: str = ""
     request_id: str = ""
@@ -159,8 +160,10 @@ class Task:
     purged: bool = False
     #: When set, reads rather than time move the task along.
     progression: Progression | None = None
+    #: The scenario outcome that shaped the task, in its one-line form ("" when none).
+    declared: str = ""
     #: The fields its results carry (its model's); None for the plain wanx-v1 shape.
-    result: ResultStyle | None = None
+    style: ResultStyle | None = None
     #: The endpoint (below /api/v1) it was submitted to.
     endpoint: str = TEXT2IMAGE
     #: A synchronous call that hands out no task id: not listed, not readable by id.
@@ -188,11 +191,11 @@ class Task:
     def view(self, now_ms: int) -> TaskView:
         plan = self.plan
         phase = plan.phase_at(now_ms)
-        request, result = self.request, self.result
+        request, style = self.request, self.style
         n = request.n
         if phase is TaskStatus.PENDING:
             return TaskView(
-                self.task_id, phase, plan.submit_ms, total=n, request=request, result=result
+                self.task_id, phase, plan.submit_ms, total=n, request=request, style=style
             )
         if phase is TaskStatus.RUNNING or phase is TaskStatus.SUSPENDED:
             return TaskView(
@@ -202,7 +205,7 @@ class Task:
                 plan.scheduled_ms,
                 total=n,
                 request=request,
-                result=result,
+                style=style,
             )
         if phase is TaskStatus.CANCELED:
             return TaskView(
@@ -212,27 +215,27 @@ class Task:
                 end_ms=plan.canceled_ms,
                 total=n,
                 request=request,
-                result=result,
+                style=style,
             )
         return self._finished_view()
 
     def _finished_view(self) -> TaskView:
-        plan, outcome, request = self.plan, self.outcome, self.request
+        plan, result, request = self.plan, self.result, self.request
         n = request.n
-        if outcome.task_failure is not None:
+        if result.task_failure is not None:
             return TaskView(
                 self.task_id,
                 TaskStatus.FAILED,
                 plan.submit_ms,
                 plan.scheduled_ms,
                 plan.end_ms,
-                failure=outcome.task_failure,
+                failure=result.task_failure,
                 total=n,
                 failed=n,
                 request=request,
-                result=self.result,
+                style=self.style,
             )
-        results = tuple(ResultItem(k, outcome.item_failure(k)) for k in range(n))
+        results = tuple(ResultItem(k, result.item_failure(k)) for k in range(n))
         succeeded = sum(1 for item in results if item.failure is None)
         status = TaskStatus.SUCCEEDED if succeeded else TaskStatus.FAILED
         return TaskView(
@@ -247,9 +250,55 @@ class Task:
             succeeded=succeeded,
             failed=n - succeeded,
             request=request,
-            result=self.result,
+            style=self.style,
         )
 
     def image_seed(self, index: int) -> int:
         """Image k of a task is generated from seed + k, as the service documents."""
         return self.seed + index
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """A stored task as the control plane and tests see it: whose, what, its plan and status.
+
+    Times are epoch ms; `end_ms` is None while the task runs until told otherwise, and
+    `expires_ms` (when it will be forgotten) is None while it has no end.
+    """
+
+    task_id: str
+    account: str
+    api_key: str
+    request: TaskRequest
+    status: TaskStatus
+    submit_ms: int
+    scheduled_ms: int
+    end_ms: int | None
+    canceled_ms: int | None
+    expires_ms: int | None
+    #: The scenario outcome that shaped the task, in its one-line form ("" when none).
+    declared: str
+    #: The endpoint it was created on (below /api/v1), and whether it is listed and readable
+    #: by id (not for a synchronous call that hands out no task id).
+    endpoint: str = TEXT2IMAGE
+    listed: bool = True
+
+    @classmethod
+    def of(cls, task: Task, now_ms: int, expires_ms: int) -> TaskRecord:
+        plan = task.plan
+        endless = plan.end_ms >= FOREVER_MS and plan.canceled_ms is None
+        return cls(
+            task_id=task.task_id,
+            account=task.account,
+            api_key=task.api_key,
+            request=replace(task.request),  # a copy: the stored request is not the reader's
+            status=task.view(now_ms).status,
+            submit_ms=plan.submit_ms,
+            scheduled_ms=plan.scheduled_ms,
+            end_ms=None if plan.end_ms >= FOREVER_MS else plan.end_ms,
+            canceled_ms=plan.canceled_ms,
+            expires_ms=None if endless else expires_ms,
+            declared=task.declared,
+            endpoint=task.endpoint,
+            listed=not task.hidden,
+        )

@@ -1,4 +1,4 @@
-"""One handler per API operation: parse, apply the scenario, call the backend, serialise."""
+"""One handler per API operation: parse, apply the request outcome, call the backend, serialise."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from mockscope.http.serialize import (
 def caller_of(request: web.Request, noted: Note) -> Caller:
     """The authenticated caller of an API request (noted for the journal)."""
     headers = request.headers
-    caller = noted.backend.authenticate(
+    caller = noted.backend.api.authenticate(
         headers.get("Authorization"), headers.get("X-DashScope-WorkSpace")
     )
     noted.caller = caller
@@ -39,84 +39,88 @@ def creates_on(endpoint: str) -> ApiHandler:
     which endpoints serve it, asynchronously (X-DashScope-Async: enable) or synchronously."""
 
     async def create_task(request: web.Request, noted: Note) -> web.Response:
-        backend = noted.backend
+        api = noted.backend.api
         caller = caller_of(request, noted)
         headers = request.headers
         async_header = headers.get("X-DashScope-Async", "").strip().lower() == "enable"
         submission = parse_create_request(
-            await read_body(request), backend.models, endpoint, async_header
+            await read_body(request), api.models, endpoint, async_header
         )
         task_request = submission.request
         noted.model, noted.endpoint = task_request.model, endpoint
-        outcomes = faults.resolve(
+        outcome = faults.request_outcome(
             request, noted, Operation.CREATE, task_request.prompt, task_request.model
         )
         resolve_oss = headers.get("X-DashScope-OssResourceResolve", "").lower() == "enable"
         synchronous = submission.mode == "sync"
 
         def create() -> tuple[str, str]:
-            request_id = backend.new_request_id()
-            task_id = backend.create_task(
+            request_id = api.new_request_id()
+            task = api.create_task(
                 caller,
                 task_request,
                 request_id,
-                outcomes.task,
-                resolve_oss,
+                resolve_oss=resolve_oss,
+                headers=headers,
+                own_rule=noted.own_rule,
                 endpoint=endpoint,
                 synchronous=synchronous,
             )
-            noted.task_id, noted.work = task_id, task_request.digest()
-            return task_id, request_id
+            noted.task_id, noted.work = task.task_id, task_request.digest()
+            if task.declared:
+                described = task.declared
+                noted.outcome = f"{noted.outcome}, {described}" if noted.outcome else described
+            return task.task_id, request_id
 
         if not synchronous:
             return await faults.around(
-                request, outcomes, lambda: json_response(create_body(*create()))
+                request, outcome, lambda: json_response(create_body(*create()))
             )
-        return await held.answer_when_finished(request, noted, outcomes.request, create)
+        return await held.answer_when_finished(request, noted, outcome, create)
 
     create_task.__name__ = f"create_task_{endpoint.rsplit('/', 2)[-2].replace('-', '_')}"
     return create_task
 
 
 async def get_task(request: web.Request, noted: Note) -> web.Response:
-    backend = noted.backend
+    api = noted.backend.api
     caller = caller_of(request, noted)
     task_id = noted.task_id = request.match_info["task_id"]
-    outcomes = faults.resolve(request, noted, Operation.GET)
+    outcome = faults.request_outcome(request, noted, Operation.GET)
     # The most frequent call of all: written out rather than through faults.around.
-    if outcomes.request is not None:
-        await faults.before(request, outcomes.request)
-    view = backend.get_task(caller, task_id)
+    if outcome is not None:
+        await faults.before(request, outcome)
+    view = api.get_task(caller, task_id)
     noted.task_status = view.status
-    body = noted.bodies.render(view, backend.new_request_id(), lambda: base_url(request))
+    body = noted.bodies.render(view, api.new_request_id(), lambda: base_url(request))
     response = json_bytes_response(body)
-    if outcomes.request is not None:
-        return await faults.after(request, outcomes.request, response)
+    if outcome is not None:
+        return await faults.after(request, outcome, response)
     return response
 
 
 async def cancel_task(request: web.Request, noted: Note) -> web.Response:
     # Any body is ignored: the aiohttp SDK sends one, the others send none.
-    backend = noted.backend
+    api = noted.backend.api
     caller = caller_of(request, noted)
     task_id = noted.task_id = request.match_info["task_id"]
-    outcomes = faults.resolve(request, noted, Operation.CANCEL)
+    outcome = faults.request_outcome(request, noted, Operation.CANCEL)
 
     def cancel() -> web.Response:
-        backend.cancel_task(caller, task_id)
-        return json_response(cancel_body(backend.new_request_id()))
+        api.cancel_task(caller, task_id)
+        return json_response(cancel_body(api.new_request_id()))
 
-    return await faults.around(request, outcomes, cancel)
+    return await faults.around(request, outcome, cancel)
 
 
 async def list_tasks(request: web.Request, noted: Note) -> web.Response:
-    backend = noted.backend
+    api = noted.backend.api
     caller = caller_of(request, noted)
     query = parse_list_query(request.query)
-    outcomes = faults.resolve(request, noted, Operation.LIST)
+    outcome = faults.request_outcome(request, noted, Operation.LIST)
 
     def answer() -> web.Response:
-        page = backend.list_tasks(caller, query)
-        return json_response(list_body(page, backend.new_request_id()))
+        page = api.list_tasks(caller, query)
+        return json_response(list_body(page, api.new_request_id()))
 
-    return await faults.around(request, outcomes, answer)
+    return await faults.around(request, outcome, answer)

@@ -23,7 +23,7 @@ from mockscope.http import faults
 from mockscope.http.exchange import Note
 from mockscope.http.keys import PUBLIC_URL, STOPPING, WAITERS
 from mockscope.http.serialize import generation_body, json_response, task_body
-from mockscope.scenarios.rules import Outcome
+from mockscope.scenarios.rules import DeclaredOutcome
 
 #: A system clock can also jump (a control-plane advance): look again at least this often.
 _RECHECK_S = 1.0
@@ -32,7 +32,7 @@ _RECHECK_S = 1.0
 async def answer_when_finished(
     request: web.Request,
     noted: Note,
-    outcome: Outcome | None,
+    outcome: DeclaredOutcome | None,
     create: Callable[[], tuple[str, str]],
 ) -> web.Response:
     """Create the task, hold the answer until it is finished, answer with its result."""
@@ -53,7 +53,7 @@ def answer(request: web.Request, view: TaskView, request_id: str) -> web.Respons
     """A finished task as a synchronous call answers it: the final task body (prompt protocol),
     or the generation body, a failure being an error envelope (no task to put it in)."""
     base = request.app[PUBLIC_URL] or f"{request.scheme}://{request.host}"
-    style = view.result
+    style = view.style
     if style is None or style.shape != "choices":
         return json_response(task_body(view, request_id, lambda: base))
     if view.status is TaskStatus.SUCCEEDED:
@@ -67,7 +67,7 @@ def answer(request: web.Request, view: TaskView, request_id: str) -> web.Respons
 async def until_finished(request: web.Request, backend: Backend, task_id: str) -> TaskView | None:
     """The task once it has stopped being live; None if it is gone or the server stops."""
     while True:
-        state = backend.answer_of(task_id)
+        state = backend.api.answer_of(task_id)
         if state is None or request.app[STOPPING].is_set():
             return None
         view, finished_ms = state
@@ -87,7 +87,7 @@ async def _wait_for(request: web.Request, backend: Backend, at_ms: int) -> None:
     clock = backend.clock
     waiters = request.app[WAITERS]
     waiters.add(woken)
-    backend.watchers.add(wake)
+    backend.api.watchers.add(wake)
     timer = None
     if at_ms >= FOREVER_MS:
         pass  # a task told to wait `never`: only a finish (a watcher call) lets it go
@@ -101,6 +101,6 @@ async def _wait_for(request: web.Request, backend: Backend, at_ms: int) -> None:
         await woken
     finally:
         waiters.discard(woken)
-        backend.watchers.discard(wake)
+        backend.api.watchers.discard(wake)
         if timer is not None:
             timer.cancel()

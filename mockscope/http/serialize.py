@@ -93,7 +93,7 @@ def task_body(view: TaskView, request_id: str, base_url: Callable[[], str]) -> d
     if view.failure is not None and view.status is TaskStatus.FAILED:
         output["code"] = view.failure.code
         output["message"] = view.failure.message
-    style = view.result
+    style = view.style
     if style is not None and style.shape == "choices":
         if view.status is TaskStatus.SUCCEEDED:
             output["finished"] = True
@@ -128,7 +128,7 @@ SYNC_USAGE_ORDER = ("image_count", "input_tokens", "output_tokens", "size", "tot
 
 
 def _results(view: TaskView, base: str) -> list[dict[str, Any]]:
-    style, request = view.result, view.request
+    style, request = view.style, view.request
     signed = style is not None and style.signed_urls
     prompts: dict[str, str] = {}
     if style is not None and request is not None:
@@ -147,7 +147,7 @@ def _results(view: TaskView, base: str) -> list[dict[str, Any]]:
 
 def _choices(view: TaskView, base: str) -> list[dict[str, Any]]:
     """One choice per generated image; images that failed are left out [INF]."""
-    signed = view.result is not None and view.result.signed_urls
+    signed = view.style is not None and view.style.signed_urls
     return [
         {
             "finish_reason": "stop",

@@ -1,4 +1,4 @@
-"""The lifecycle read off the plan: status, times, metrics and outcomes at any moment."""
+"""The lifecycle read off the plan: status, times, metrics and results at any moment."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from mockscope.backend.catalogue import built_in
 from mockscope.domain.lifecycle import Plan, TaskStatus, Timing
-from mockscope.domain.tasks import SUCCESS, Failure, Outcome, Task, TaskRequest, size_outcome
+from mockscope.domain.tasks import SUCCESS, Failure, Task, TaskRequest, TaskResult, size_result
 
 WANX_V1 = built_in()["wanx-v1"]
 UNSUPPORTED_SIZE_MESSAGE = (
@@ -14,7 +14,7 @@ UNSUPPORTED_SIZE_MESSAGE = (
 )
 
 
-def make_task(size: str = "1024*1024", n: int = 2, outcome: Outcome | None = None) -> Task:
+def make_task(size: str = "1024*1024", n: int = 2, result: TaskResult | None = None) -> Task:
     request = TaskRequest(model="wanx-v1", prompt="a cat", size=size, n=n)
     return Task(
         task_id="t-1",
@@ -22,7 +22,7 @@ def make_task(size: str = "1024*1024", n: int = 2, outcome: Outcome | None = Non
         request=request,
         seed=100,
         plan=Plan(submit_ms=1_000, scheduled_ms=1_014, end_ms=31_014),
-        outcome=outcome or size_outcome(WANX_V1, request) or SUCCESS,
+        result=result or size_result(WANX_V1, request) or SUCCESS,
     )
 
 
@@ -61,7 +61,7 @@ def test_an_unsupported_size_fails_the_whole_task_with_the_documented_message() 
 
 def test_partial_failure_is_succeeded_and_counts_only_successes() -> None:
     timeout = Failure("InternalError.Timeout", "timed out")
-    done = make_task(n=2, outcome=Outcome(failed_items=((1, timeout),))).view(40_000)
+    done = make_task(n=2, result=TaskResult(failed_items=((1, timeout),))).view(40_000)
     assert done.status is TaskStatus.SUCCEEDED
     assert done.results[0].failure is None
     assert done.results[1].failure == timeout
@@ -70,7 +70,7 @@ def test_partial_failure_is_succeeded_and_counts_only_successes() -> None:
 
 def test_every_item_failing_makes_the_task_failed() -> None:
     timeout = Failure("InternalError.Timeout", "timed out")
-    done = make_task(n=2, outcome=Outcome(failed_items=((0, timeout), (1, timeout)))).view(40_000)
+    done = make_task(n=2, result=TaskResult(failed_items=((0, timeout), (1, timeout)))).view(40_000)
     assert done.status is TaskStatus.FAILED
     assert done.failure == timeout
 
@@ -107,7 +107,7 @@ def test_dimensions_and_the_wanx_v1_size_rule(
 ) -> None:
     request = TaskRequest(model="wanx-v1", prompt="x", size=size)
     assert request.dimensions == dimensions
-    assert (size_outcome(WANX_V1, request) is None) is inside
+    assert (size_result(WANX_V1, request) is None) is inside
 
 
 def test_default_timing_is_shaped_like_the_live_service() -> None:

@@ -15,8 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockscope import Limits, ManualClock, MockServer
-from mockscope.backend.catalogue import built_in
+from mockscope import Limits, ManualClock, MockServer, model_catalogue
 from tests.support import API_KEY, READ_HEADERS, SUBMIT_HEADERS, validated_server
 
 T2I = "/api/v1/services/aigc/text2image/image-synthesis"
@@ -43,9 +42,9 @@ def held(
     pool: ThreadPoolExecutor, api: httpx.Client, server: MockServer, path: str, body: Any
 ) -> Future[httpx.Response]:
     """Send a synchronous call from another thread; return once its task exists."""
-    before = len(list(server.backend.tasks()))
+    before = len(list(server.tasks()))
     answer = pool.submit(api.post, path, json=body, headers=SYNC_HEADERS, timeout=10)
-    _until(lambda: len(list(server.backend.tasks())) > before or answer.done())
+    _until(lambda: len(list(server.tasks())) > before or answer.done())
     return answer
 
 
@@ -90,11 +89,12 @@ def test_wan22_answers_a_sync_call_with_the_finished_task(
 def test_a_sync_wan22_task_queues_behind_the_others(
     api: httpx.Client, server: MockServer, clock: ManualClock, pool: ThreadPoolExecutor
 ) -> None:
-    server.backend.set_limits(Limits(concurrency_per_model={"wan2.2-t2i-flash": 1}))
+    server.set_limits(Limits(concurrency_per_model={"wan2.2-t2i-flash": 1}))
     first = api.post(T2I, json=wan22(), headers=SUBMIT_HEADERS).json()["output"]["task_id"]
     answer = held(pool, api, server, T2I, wan22())
-    task = next(t for t in server.backend.tasks() if t.task_id != first)
-    end = task.plan.end_ms
+    task = next(t for t in server.tasks() if t.task_id != first)
+    end = task.end_ms
+    assert end is not None
     clock.set(end - 1)
     assert _still_held(answer)
     clock.advance(0.001)
@@ -123,7 +123,7 @@ def test_wan26_answers_its_sync_endpoint_with_choices(
     url = body["output"]["choices"][1]["message"]["content"][0]["image"]
     assert api.get(url).status_code == 200
     # No task id was handed out: the call is neither listed nor readable.
-    (task,) = server.backend.tasks()
+    (task,) = server.tasks()
     assert api.get("/api/v1/tasks", headers=READ_HEADERS).json()["total"] == 0
     hidden = api.get(f"/api/v1/tasks/{task.task_id}", headers=READ_HEADERS).json()
     assert hidden["output"]["task_status"] == "UNKNOWN"
@@ -134,7 +134,7 @@ def test_wan26_answers_its_sync_endpoint_with_choices(
 def test_wan26_sync_calls_do_not_wait_in_the_queue(
     api: httpx.Client, server: MockServer, clock: ManualClock, pool: ThreadPoolExecutor
 ) -> None:
-    server.backend.set_limits(Limits(concurrency_per_model={"wan2.6-t2i": 1}))
+    server.set_limits(Limits(concurrency_per_model={"wan2.6-t2i": 1}))
     queued = [
         api.post(
             "/api/v1/services/aigc/image-generation/generation", json=WAN26, headers=SUBMIT_HEADERS
@@ -150,7 +150,11 @@ def test_wan26_sync_calls_do_not_wait_in_the_queue(
 
 @pytest.mark.parametrize(
     "model",
-    [spec.id for spec in built_in() if spec.id not in ("wan2.2-t2i-flash", "wan2.2-t2i-plus")],
+    [
+        spec.id
+        for spec in model_catalogue()
+        if spec.id not in ("wan2.2-t2i-flash", "wan2.2-t2i-plus")
+    ],
 )
 def test_every_other_model_refuses_a_sync_call_on_its_async_endpoint(
     api: httpx.Client, model: str
@@ -180,7 +184,7 @@ def test_a_held_answer_is_let_go_by_finish(
     server.set_scenario(["never"])
     answer = held(pool, api, server, T2I, wan22())
     assert _still_held(answer)
-    (task,) = server.backend.tasks()
+    (task,) = server.tasks()
     server.finish(task.task_id)
     output = answer.result(timeout=5).json()["output"]
     assert (output["task_id"], output["task_status"]) == (task.task_id, "SUCCEEDED")
@@ -189,10 +193,10 @@ def test_a_held_answer_is_let_go_by_finish(
 def test_a_held_answer_follows_a_cancel(
     api: httpx.Client, server: MockServer, clock: ManualClock, pool: ThreadPoolExecutor
 ) -> None:
-    server.backend.set_limits(Limits(concurrency_per_model={"wan2.2-t2i-plus": 1}))
+    server.set_limits(Limits(concurrency_per_model={"wan2.2-t2i-plus": 1}))
     api.post(T2I, json=wan22("wan2.2-t2i-plus"), headers=SUBMIT_HEADERS)
     answer = held(pool, api, server, T2I, wan22("wan2.2-t2i-plus"))
-    task_id = [t.task_id for t in server.backend.tasks()][-1]
+    task_id = [t.task_id for t in server.tasks()][-1]
     canceled = api.post(f"/api/v1/tasks/{task_id}/cancel", headers=READ_HEADERS)
     assert canceled.status_code == 200
     assert answer.result(timeout=5).json()["output"]["task_status"] == "CANCELED"
@@ -221,12 +225,12 @@ def test_request_outcomes_apply_to_sync_calls(
     server.set_scenario(["error; code=ModelUnavailable"])
     refused = api.post(MULTIMODAL, json=WAN26, headers=SYNC_HEADERS)
     assert (refused.status_code, refused.json()["code"]) == (503, "ModelUnavailable")
-    assert list(server.backend.tasks()) == []
+    assert list(server.tasks()) == []
     server.set_scenario(["delay; seconds=5"])
     delayed = pool.submit(api.post, MULTIMODAL, json=WAN26, headers=SYNC_HEADERS, timeout=10)
     assert _still_held(delayed)
     clock.advance(5)  # the delay; then the task is created and runs
-    _until(lambda: len(list(server.backend.tasks())) == 1)
+    _until(lambda: len(list(server.tasks())) == 1)
     assert _still_held(delayed)
     clock.advance(60)
     assert delayed.result(timeout=5).status_code == 200
