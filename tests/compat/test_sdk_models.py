@@ -145,7 +145,7 @@ def test_image_synthesis_sync_call(sdk: DashScopeBinding, model: str) -> None:
 
 
 def test_sync_calls_are_allowed_exactly_for_the_wan22_models() -> None:
-    assert SYNC_MODELS == {"wan2.2-t2i-flash", "wan2.2-t2i-plus"}
+    assert {"wan2.2-t2i-flash", "wan2.2-t2i-plus"} == SYNC_MODELS
 
 
 @pytest.mark.parametrize("model", PROMPT_MODELS)
