@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mockscope.domain.accounts import Account
-from mockscope.domain.lifecycle import TaskStatus
+from mockscope.domain.lifecycle import Plan, TaskStatus
 from mockscope.domain.store import TaskStore
 from mockscope.domain.tasks import Task, TaskRequest
 
@@ -116,3 +116,23 @@ def test_a_task_whose_plan_moved_later_is_not_forgotten_early() -> None:
     assert store.purge(1_100) == 0
     assert store.get("t") is task
     assert store.purge(6_100) == 1
+
+
+def test_each_model_runs_in_a_lane_of_its_own() -> None:
+    slots = {"one": 1, "two": 2}
+    account = Account("a", concurrency=lambda lane: slots[lane])
+    plans = []
+    for lane in ("one", "one", "two", "two", "two"):
+        plan = account.plan(0, QUEUE, RUN, lane)
+        task = Task(f"t{len(plans)}", "a", TaskRequest(model=lane, prompt="p", n=1), 0, plan)
+        account.admit(task, 0, lane)
+        plans.append(plan)
+    assert [plan.scheduled_ms for plan in plans] == [QUEUE, QUEUE + RUN, QUEUE, QUEUE, QUEUE + RUN]
+
+
+def test_a_task_outside_every_lane_is_indexed_but_queues_nothing() -> None:
+    account = Account("a", concurrency=1)
+    outside = Task("s", "a", TaskRequest(model="m", prompt="p", n=1), 0, Plan(0, 5, 10))
+    account.admit(outside, 0, lane=None)
+    assert list(account.tasks) == [outside]
+    assert account.plan(0, QUEUE, RUN, "m").scheduled_ms == QUEUE

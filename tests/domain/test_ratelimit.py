@@ -57,6 +57,30 @@ def test_limits_are_per_operation_per_account_and_per_model() -> None:
     assert limiter.check(Operation.LIST, "acct", 3).allowed
 
 
+def test_by_default_each_model_submits_at_its_own_rate() -> None:
+    own = {"slow": 2, "quick": 5}
+    limiter = RateLimiter(Limits(), own_rate=lambda model: own[model])
+    assert [limiter.check(Operation.CREATE, "a", 0, "slow").allowed for _ in range(3)] == [
+        True,
+        True,
+        False,
+    ]
+    assert sum(limiter.check(Operation.CREATE, "a", 0, "quick").allowed for _ in range(6)) == 5
+    # One rate for every model replaces each model's own.
+    limiter.limits = Limits(create_per_second=1)
+    assert limiter.check(Operation.CREATE, "b", 0, "quick").allowed
+    assert not limiter.check(Operation.CREATE, "b", 0, "quick").allowed
+
+
+def test_concurrency_is_each_models_own_unless_set() -> None:
+    assert Limits().slots("wanx-v1", 1) == 1
+    assert Limits().slots("wan2.5-t2i-preview", 5) == 5
+    assert Limits(concurrency=3).slots("wan2.5-t2i-preview", 5) == 3
+    assert Limits(concurrency=3, concurrency_per_model={"m": 7}).slots("m", 1) == 7
+    assert Limits.unlimited().slots("m", 2) == 2
+    assert Limits.unlimited(concurrency=1).slots("m", 2) == 1
+
+
 def test_unlimited_switches_every_rate_off() -> None:
     limiter = RateLimiter(Limits.unlimited())
     assert all(limiter.check(Operation.CREATE, "a", 0, "wanx-v1").allowed for _ in range(1000))
@@ -69,6 +93,7 @@ def test_unlimited_switches_every_rate_off() -> None:
         {"get_per_second": -1},
         {"concurrency": 0},
         {"create_per_model": {"m": 0}},
+        {"concurrency_per_model": {"m": 0}},
     ],
 )
 def test_nonsense_limits_are_refused(bad: dict[str, object]) -> None:
