@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from mockscope.backend.catalogue import CatalogueError, catalogue_for
+from mockscope.domain.models import ModelCatalogue, ModelSpec
 from mockscope.options import CLI_OPTIONS, Option, OptionError
 from mockscope.scenarios import reading
 from mockscope.scenarios.rules import ScenarioError
@@ -22,7 +24,7 @@ log = logging.getLogger("mockscope")
 @click.group()
 @click.version_option(package_name="mockscope")
 def main() -> None:
-    """An offline, stateful twin of DashScope's asynchronous wanx-v1 text-to-image API."""
+    """An offline, stateful twin of DashScope's text-to-image API (the Wan family)."""
 
 
 def _serve_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -102,6 +104,64 @@ async def _serve_until_signalled(server: MockServer) -> None:
     finally:
         log.info("mockscope shutting down")
         await server.stop_async()
+
+
+@main.command()
+@click.option(
+    "--models",
+    "models_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A models file (schemas/models-file.json) to apply to the catalogue first.",
+)
+def models(models_file: str | None) -> None:
+    """Print the models served, with their rules, as a markdown table."""
+    try:
+        catalogue = catalogue_for(models_file)
+    except CatalogueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(models_table(catalogue), nl=False)
+
+
+def models_table(catalogue: ModelCatalogue) -> str:
+    """The models and their rules, one row each, as the README lists them."""
+    lines = [
+        "| model | endpoints (below `/api/v1/services/aigc/`) | input | size rule | default "
+        "size | n | prompt / negative (chars, truncated beyond) | parameters | submits/s, in "
+        "progress | result fields |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for spec in catalogue:
+        endpoints = "<br>".join(
+            f"`{path.removeprefix('/services/aigc/')}` {', '.join(sorted(modes))}"
+            for path, modes in spec.endpoints.items()
+        )
+        source = "`input.prompt`" if spec.protocol == "prompt" else "`input.messages`"
+        fields = [name for name, on in _result_fields(spec) if on]
+        cells = [
+            f"`{spec.id}`" + "".join(f"<br>(`{alias}`)" for alias in spec.aliases),
+            endpoints,
+            source,
+            spec.size.describe(),
+            f"`{spec.size.default}`",
+            f"{spec.n_min}-{spec.n_max} ({spec.n_default})",
+            f"{spec.prompt_max} / {spec.negative_prompt_max}",
+            ", ".join(f"`{p.name}`" for p in spec.parameters),
+            f"{spec.limits.submit_qps}, {spec.limits.tasks_in_progress}",
+            ", ".join(fields),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _result_fields(spec: ModelSpec) -> list[tuple[str, bool]]:
+    style = spec.result
+    if style.shape == "choices":
+        return [("`choices[].message.content[].image`", True), ("`usage.size`", True)]
+    return [
+        ("`orig_prompt`", style.orig_prompt),
+        ("`actual_prompt` (with `prompt_extend`)", style.actual_prompt),
+        ("`url`", True),
+    ]
 
 
 @main.command()

@@ -165,3 +165,61 @@ def test_the_documented_example_scenario_is_valid() -> None:
     rules, seed = checked(read_file(ROOT / "examples" / "chaos.yaml"))
     assert seed == 42
     assert [rule.outcome.kind for rule in rules] == ["failed", "partial", "error", "lost", "delay"]
+
+
+def test_serve_takes_a_models_file(tmp_path: Path) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "serve: [wanx-v1, wan2.2-t2i-flash]\n"
+        "models:\n"
+        "  - id: wanx-v1\n"
+        "    limits: {submit_qps: 10, tasks_in_progress: 3, source: [USER]}\n"
+    )
+    with serve("--models", str(path), "--time-scale", "0", "--quiet") as (process, url):
+        created = [
+            httpx.post(url + CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS).status_code
+            for _ in range(4)
+        ]
+        v26 = {**BODY, "model": "wan2.5-t2i-preview"}
+        refused = httpx.post(url + CREATE_PATH, json=v26, headers=SUBMIT_HEADERS)
+        _stop(process, signal.SIGTERM)
+    assert created == [200] * 4  # 10 a second, not wanx-v1's own 2
+    assert (refused.status_code, refused.json()["message"]) == (400, "Model not exist.")
+    assert_conforms("create_task", refused)
+
+
+def test_a_broken_models_file_is_refused_before_serving(tmp_path: Path) -> None:
+    path = tmp_path / "models.json"
+    path.write_text('{"serve": ["wanx-v9"]}')
+    result = CliRunner().invoke(main, ["serve", "--models", str(path), "--port", "0"])
+    assert result.exit_code == 2
+    assert "wanx-v9" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_mockscope_models_prints_the_readme_table() -> None:
+    from mockscope import model_catalogue
+    from mockscope.cli import models_table
+
+    result = CliRunner().invoke(main, ["models"])
+    assert result.exit_code == 0
+    assert result.output == models_table(model_catalogue())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = readme.index("<!-- models:start -->\n"), readme.index("<!-- models:end -->")
+    listed = readme[start + len("<!-- models:start -->\n") : end]
+    assert listed == result.output, "README's models table differs: run `mockscope models`"
+    for spec in model_catalogue():
+        assert f"| `{spec.id}`" in listed
+
+
+def test_the_readme_models_file_example_is_valid(tmp_path: Path) -> None:
+    from mockscope import MockServer
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Models") :]
+    example = section[section.index("```yaml\n") + len("```yaml\n") :]
+    path = tmp_path / "models.yaml"
+    path.write_text(example[: example.index("```")])
+    server = MockServer(models=str(path))
+    assert server.models.ids() == ("wanx-v1", "wan2.2-t2i-flash")
+    assert server.models["wanx-v1"].limits.tasks_in_progress == 3

@@ -8,6 +8,7 @@ of the fake - routing, size rules, defaults, limits, timing, result fields - is 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -84,7 +85,7 @@ class PerSide:
         return sides_ok and width * height <= self.max_pixels
 
     def describe(self) -> str:
-        return f"each side {self.min}-{self.max}, at most {self.max_pixels:,} pixels"
+        return f"each side {self.min}-{self.max}, at most {_pixels(self.max_pixels)} pixels"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +106,18 @@ class TotalPixels:
 
     def describe(self) -> str:
         aspects = f"{_ratio(self.min_aspect)} to {_ratio(self.max_aspect)}"
-        return f"{self.min_pixels:,}-{self.max_pixels:,} pixels, aspect {aspects}"
+        pixels = f"{_pixels(self.min_pixels)} to {_pixels(self.max_pixels)}"
+        return f"{pixels} pixels, aspect {aspects}"
 
 
 def _ratio(aspect: Fraction) -> str:
     return f"{aspect.numerator}:{aspect.denominator}"
+
+
+def _pixels(count: int) -> str:
+    """`1440*1440` for a square number of pixels, else the number."""
+    side = math.isqrt(count)
+    return f"{side}*{side}" if side * side == count else f"{count:,}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,5 +131,5 @@ def test_the_catalogue_is_built_from_plain_data() -> None:
     rebuilt = ModelCatalogue.from_document(schemas.catalogue_document())
     assert rebuilt.ids() == CATALOGUE.ids()
     assert rebuilt["wan2.5-t2i-preview"].size.describe() == (
-        "589,824-2,073,600 pixels, aspect 1:4 to 4:1"
+        "768*768 to 1440*1440 pixels, aspect 1:4 to 4:1"
     )
