@@ -172,15 +172,20 @@ def test_a_stand_in_that_accepts_any_key_shows_as_drift(
 
 
 def test_the_contract_suite_runs_live_against_a_stand_in(standin: Callable[..., str]) -> None:
-    # Real time passes on the live path; a 20x stand-in keeps each task under two seconds.
+    # Real time passes on the live path: a 20x stand-in keeps each task under two seconds, and
+    # told so, the suite paces and waits 20 times less in real time.
     url = standin(time_scale="20")
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *SUITE_PLUGINS, "-rs"]
+    command = [sys.executable, "-m", "pytest", "-p", "no:randomly", *SUITE_PLUGINS, "-rs"]
     command += ["contract_tests/test_errors_and_limits.py", "contract_tests/test_lifecycle.py"]
     command += ["contract_tests/test_model.py", "--target", "live", "--base-url", url]
-    command += ["--live-opt-in", "--live-budget-images", "1"]
+    command += ["--live-opt-in", "--live-budget-images", "1", "--live-time-scale", "20"]
+    # pyproject's addopts ask for xdist workers: live, the suite runs in one process anyway.
     run = _run_with_key(command, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-4000:]
+    header = f"contract suite: LIVE target {url}, time scale 20, "
+    assert header + "budget 1 billable image(s), one process (no xdist workers)" in output
+    assert not re.search(r"\d+ workers \[\d+ items?\]", output), output[-2000:]
     assert re.search(r"\b\d+ passed, \d+ skipped in", output), output[-2000:]
     assert "failed" not in output
     assert "contract suite, live: 1 of 1 billable image(s) used" in output

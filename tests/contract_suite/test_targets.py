@@ -68,8 +68,10 @@ def test_without_the_opt_in_the_live_run_skips_everything(tmp_path: Path) -> Non
             ["--target", "live", "--live-budget-images", "-1"],
             "--live-budget-images must not be negative",
         ),
+        (["--live-time-scale", "20"], "--live-time-scale only applies to --target live"),
+        (["--target", "live", "--live-time-scale", "0"], "--live-time-scale must be positive"),
     ],
-    ids=["base-url-without-live", "negative-budget"],
+    ids=["base-url-without-live", "negative-budget", "time-scale-without-live", "zero-time-scale"],
 )
 def test_contradictory_options_are_usage_errors(
     arguments: list[str], message: str, tmp_path: Path
