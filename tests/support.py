@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -83,3 +85,34 @@ class VirtualTime:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self._clock.advance(seconds)
+
+
+def held_answers(server: MockServer, count: int = 1, timeout: float = 10) -> list[Any]:
+    """Return once `count` answers are being held back by `server` (a delay waiting for its
+    clock, a lost answer waiting for the client to give up), with what each one waits on
+    (an asyncio future of the server's loop, done once it is let go).
+
+    No hook tells when a request has reached its hold, so this looks at the server's registry
+    of held answers until they are there (for at most `timeout` real seconds).
+    """
+    from mockscope.http.keys import WAITERS
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            waiting: list[asyncio.Future[None]] = list(server.app[WAITERS])
+        except RuntimeError:  # the loop thread changed the set while it was copied
+            waiting = []
+        held = [future for future in waiting if not future.done()]
+        if len(held) >= count:
+            return held
+        assert time.monotonic() < deadline, f"{len(held)} of {count} answers held"
+        time.sleep(0.001)
+
+
+def settle(server: MockServer) -> None:
+    """Return once `server`'s event loop has run everything scheduled on it so far (advancing
+    a manual clock wakes held answers through it): its loop runs callbacks in the order they
+    were scheduled, so a request sent now is answered only after those have run."""
+    with httpx.Client(base_url=server.url, timeout=10) as probe:
+        assert probe.get("/_mockscope/clock").status_code == 200
