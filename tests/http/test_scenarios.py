@@ -19,6 +19,7 @@ from tests.support import (
     read_task,
     settle,
     validated_server,
+    wait_until,
 )
 
 SCENARIO = "X-Mockscope-Scenario"
@@ -192,9 +193,7 @@ def test_a_lost_answer_still_created_and_would_have_billed_its_task(
     created = list(server.backend.tasks())
     assert len(created) == 1, "the duplicate-submission trap: the task exists"
     # A timed-out answer is journaled once the server sees the client go.
-    deadline = time.monotonic() + 5
-    while not server.journal.entries() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(server.journal.entries, "the lost answer in the journal")
     assert server.journal.tasks_created() == [created[0].task_id]
 
 
