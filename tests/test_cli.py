@@ -79,11 +79,13 @@ def test_serve_answers_logs_each_request_and_stops_cleanly(signum: signal.Signal
 
 @contextmanager
 def _process_state_restored() -> Iterator[None]:
-    """What `serve` changes for the whole process, put back: the collector's tuning and the
-    root logger (`logging.basicConfig`)."""
+    """What `serve` changes for the whole process, put back: the collector's tuning, the root
+    logger (`logging.basicConfig`) and the handlers of the signals it stops on (asyncio resets
+    them to the defaults when its loop closes)."""
     threshold = gc.get_threshold()
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    signals = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
@@ -91,6 +93,9 @@ def _process_state_restored() -> Iterator[None]:
         gc.set_threshold(*threshold)
         root.handlers[:] = handlers
         root.setLevel(level)
+        for signum, handler in signals.items():
+            if handler is not None:  # None: not set from Python, nothing to put back
+                signal.signal(signum, handler)
 
 
 def serve_in_process(
