@@ -25,6 +25,8 @@ from tests.support import CREATE_PATH, assert_schema_conformance, headers_for
 BODY = {"model": "wanx-v1", "input": {"prompt": "a cat"}, "parameters": {"n": 1}}
 #: Submitter k starts k × this many milliseconds after the first (a prime: off the second).
 STAGGER_MS = 37
+#: Real seconds after which a run that should take about one has hung.
+HANG_S = 60
 T = TypeVar("T")
 
 
@@ -43,8 +45,10 @@ class Timeline:
         self._order = itertools.count()
 
     async def run(self, *participants: Awaitable[T]) -> list[T]:
+        """Run the participants to the end (a hang fails after a minute of real time)."""
         self._running = len(participants)
-        return await asyncio.gather(*(self._participate(one) for one in participants))
+        async with asyncio.timeout(HANG_S):
+            return await asyncio.gather(*(self._participate(one) for one in participants))
 
     async def sleep(self, seconds: float) -> None:
         woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
