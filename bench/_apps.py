@@ -19,6 +19,8 @@ KINDS: tuple[Kind, ...] = ("baseline", "fake")
 
 HOST = "127.0.0.1"
 CREATE_PATH = "/api/v1/services/aigc/text2image/image-synthesis"
+#: wan2.6-t2i's async endpoint (the messages protocol).
+GENERATION_PATH = "/api/v1/services/aigc/image-generation/generation"
 TASK_PATH = "/api/v1/tasks/{task_id}"
 
 AUTH_HEADERS = {"Authorization": "Bearer sk-bench"}
@@ -29,6 +31,22 @@ CREATE_HEADERS = {
 }
 CREATE_BODY = orjson.dumps(
     {"model": "wanx-v1", "parameters": {"size": "1024*1024", "n": 1}, "input": {"prompt": "a cat"}}
+)
+#: A V2 model on the same endpoint, with the V2 parameters set (more rules to check).
+CREATE_BODY_V2 = orjson.dumps(
+    {
+        "model": "wanx2.1-t2i-turbo",
+        "parameters": {"size": "1024*768", "n": 1, "prompt_extend": True, "seed": 7},
+        "input": {"prompt": "a cat", "negative_prompt": "blurry"},
+    }
+)
+#: wan2.6-t2i as the SDK's ImageGeneration.async_call sends it (its `is_async` included).
+GENERATION_BODY = orjson.dumps(
+    {
+        "model": "wan2.6-t2i",
+        "parameters": {"size": "1280*1280", "n": 1, "is_async": True},
+        "input": {"messages": [{"role": "user", "content": [{"text": "a cat"}]}]},
+    }
 )
 # A well-formed id nobody created: the fake answers it as an UNKNOWN task, still with a 200.
 PROBE_TASK_ID = "00000000-0000-4000-8000-000000000000"
@@ -114,6 +132,7 @@ def baseline_app() -> web.Application:
     """A bare aiohttp app with the fake's two hot routes and no middlewares."""
     app = web.Application()
     app.router.add_post(CREATE_PATH, _baseline_create_task)
+    app.router.add_post(GENERATION_PATH, _baseline_create_task)
     app.router.add_get(TASK_PATH, _baseline_get_task)
     return app
 

@@ -27,8 +27,11 @@ from typing import Literal
 from _apps import (
     AUTH_HEADERS,
     CREATE_BODY,
+    CREATE_BODY_V2,
     CREATE_HEADERS,
     CREATE_PATH,
+    GENERATION_BODY,
+    GENERATION_PATH,
     HOST,
     KINDS,
     Kind,
@@ -42,7 +45,7 @@ WARM_UP_S = 2.0
 RESTARTS = 50
 READY_TIMEOUT_S = 30.0
 
-Operation = Literal["GET", "POST"]
+Operation = Literal["GET", "POST", "POST v2", "POST wan2.6"]
 LoadRunner = Callable[[Target, float, int], LoadResult]
 
 
@@ -183,6 +186,10 @@ def create_task(base_url: str) -> str:
 def target_for(operation: Operation, base_url: str) -> Target:
     if operation == "POST":
         return Target("POST", base_url + CREATE_PATH, CREATE_HEADERS, CREATE_BODY)
+    if operation == "POST v2":
+        return Target("POST", base_url + CREATE_PATH, CREATE_HEADERS, CREATE_BODY_V2)
+    if operation == "POST wan2.6":
+        return Target("POST", base_url + GENERATION_PATH, CREATE_HEADERS, GENERATION_BODY)
     # A task that exists and, under the fake's manual clock, stays PENDING for the whole run.
     return Target("GET", base_url + task_path(create_task(base_url)), AUTH_HEADERS)
 
@@ -194,7 +201,7 @@ def measure(kind: Kind, operation: Operation, settings: Settings, run: LoadRunne
         result = run(target, settings.duration_s, settings.connections)
     errors = f", {result.errors} ERRORS" if result.errors else ""
     log(
-        f"  {operation:4} {kind:8} {result.requests_per_s:9.0f} req/s"
+        f"  {operation:11} {kind:8} {result.requests_per_s:9.0f} req/s"
         f"  p99 {result.p99_ms:6.2f} ms{errors}"
     )
     return result
@@ -206,6 +213,8 @@ Results = dict[tuple[Operation, Kind], list[LoadResult]]
 OPERATIONS: tuple[tuple[Operation, str, float], ...] = (
     ("GET", "GET task", 0.8),
     ("POST", "POST create", 0.5),
+    ("POST v2", "POST create wanx2.1-t2i-turbo", 0.5),
+    ("POST wan2.6", "POST create wan2.6-t2i", 0.5),
 )
 
 
