@@ -17,13 +17,23 @@ from mockscope.domain.lifecycle import FOREVER_MS, Plan, TaskStatus
 from mockscope.domain.listing import ListQuery, TaskPage, list_tasks
 from mockscope.domain.models import ModelCatalogue, ModelSpec, rewrite_prompt
 from mockscope.domain.operations import Operation
-from mockscope.domain.tasks import TEXT2IMAGE, Task, TaskRequest, TaskView, size_result
+from mockscope.domain.tasks import (
+    TEXT2IMAGE,
+    Task,
+    TaskRequest,
+    TaskResult,
+    TaskView,
+    size_result,
+)
 from mockscope.domain.uploads import Certificate, UploadForm
 from mockscope.scenarios.rules import Call, DeclaredOutcome, Rule
 from mockscope.scenarios.shaping import shape_task
 
 #: Idle rate-limit windows are swept after this many submissions.
 _PRUNE_EVERY = 4096
+#: Size verdicts remembered (cleared when full).
+_SIZES_KEPT = 1024
+_UNSEEN = object()
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
@@ -62,6 +72,9 @@ class Operations:
         #: Whoever holds a synchronous answer watches for plans that move (see State).
         self.watchers = state.watchers
         self._submissions = 0
+        self._sizes: dict[tuple[ModelSpec, str], TaskResult | None] = {}
+        #: One timing for every model, when configured (else each model's own).
+        self._timing = state.config.timing
 
     # -- identity -----------------------------------------------------------------------------
 
@@ -102,7 +115,7 @@ class Operations:
         call whose answer carries no task id (the messages protocol) runs outside the queue,
         as the catalogue has it, and is neither listed nor readable by id.
         """
-        spec = self.model(request.model)
+        spec = self.models.get(request.model) or self.model(request.model)
         now = self._clock.now_ms()
         self._check_reference(caller, request.ref_img, resolve_oss, now)
         self._throttle(Operation.CREATE, caller, now, spec.id)
@@ -112,8 +125,8 @@ class Operations:
             declared = self._task_outcome(caller, request, headers, own_rule)
         if request.prompt_extend and spec.result.actual_prompt:
             request.actual_prompt = rewrite_prompt(request.prompt)
-        timing = self._state.timing(spec)
-        shape = shape_task(request, timing, declared, size_result(spec, request))
+        timing = self._timing or spec.timing
+        shape = shape_task(request, timing, declared, self._size_result(spec, request))
         hidden = synchronous and spec.result.shape == "choices"
         account = self._store.account(caller.account)
         if hidden:
@@ -260,6 +273,17 @@ class Operations:
         if task is None or task.account != caller.account or store.is_expired(task, now):
             return None
         return None if task.hidden else task
+
+    def _size_result(self, spec: ModelSpec, request: TaskRequest) -> TaskResult | None:
+        """The model's verdict on the size (None: inside its rule), remembered per size: a
+        client sends the same few sizes over and over."""
+        key = (spec, request.size)
+        known = self._sizes.get(key, _UNSEEN)
+        if known is _UNSEEN:
+            if len(self._sizes) >= _SIZES_KEPT:
+                self._sizes.clear()
+            known = self._sizes[key] = size_result(spec, request)
+        return known  # type: ignore[return-value]
 
     def _default_dimensions(self, model: str) -> tuple[int, int]:
         spec = self.models.get(model)

@@ -187,16 +187,25 @@ class ModelSpec:
     result: ResultStyle
     #: The entry as the catalogue holds it, for listings and for merging user overrides.
     entry: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    #: Each accepted parameter's default (None when it has none), for lookups on the hot path.
+    defaults: Mapping[str, Any] = field(init=False, repr=False)
+    #: The accepted parameters that go into `input`, and those that go into `parameters`.
+    input_parameters: frozenset[str] = field(init=False, repr=False)
+    body_parameters: frozenset[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        defaults = {parameter.name: parameter.default for parameter in self.parameters}
+        object.__setattr__(self, "defaults", defaults)
+        inputs = frozenset(p.name for p in self.parameters if p.where == "input")
+        object.__setattr__(self, "input_parameters", inputs)
+        object.__setattr__(self, "body_parameters", frozenset(defaults) - inputs)
 
     def default(self, name: str) -> Any:
         """The documented default of a parameter, None when it has none."""
-        for parameter in self.parameters:
-            if parameter.name == name:
-                return parameter.default
-        return None
+        return self.defaults.get(name)
 
     def accepts(self, name: str) -> bool:
-        return any(parameter.name == name for parameter in self.parameters)
+        return name in self.defaults
 
     @property
     def modes(self) -> frozenset[Mode]:
@@ -238,6 +247,7 @@ class ModelCatalogue:
                 self._by_name[name] = spec
         #: Every endpoint path any served model is on (below /api/v1).
         self.paths = frozenset(path for spec in self.models for path in spec.endpoints)
+        self._routes: dict[tuple[str, str, bool], Route] = {}
 
     def get(self, name: str) -> ModelSpec | None:
         """A served model by id or alias."""
@@ -269,6 +279,16 @@ class ModelCatalogue:
     def route(self, name: str, path: str, async_header: bool) -> Route:
         """The catalogue's routing checks, in order: unknown model, model not on this path,
         an async-only path called without the header. A sync-only path ignores the header."""
+        # Every create asks this: the answers for served models are worked out once.
+        known = self._routes.get((name, path, async_header))
+        if known is not None:
+            return known
+        route = self._route(name, path, async_header)
+        if route.spec is not None:
+            self._routes[(name, path, async_header)] = route
+        return route
+
+    def _route(self, name: str, path: str, async_header: bool) -> Route:
         spec = self._by_name.get(name)
         if spec is None:
             return Route(None, error="unknown_model")

@@ -157,6 +157,7 @@ class RateLimiter:
     @limits.setter
     def limits(self, limits: Limits) -> None:
         self._limits = limits
+        self._create_rates: dict[str, int | None] = {}
         # Reads are the hottest path: their rates are looked up once per change of limits.
         self._unlimited_reads = {
             operation
@@ -168,8 +169,16 @@ class RateLimiter:
         """Count the call if there is room; refused calls are not counted."""
         if operation in self._unlimited_reads:
             return ALLOWED
-        own = self._own_rate(model) if operation is Operation.CREATE else None
-        rate = self._limits.per_second(operation, model, own)
+        if operation is Operation.CREATE:
+            # Submissions: each model's rate, worked out once per model and limits.
+            rates = self._create_rates
+            if model in rates:
+                rate = rates[model]
+            else:
+                own = self._own_rate(model)
+                rate = rates[model] = self._limits.per_second(operation, model, own)
+        else:
+            rate = self._limits.per_second(operation, model)
         if rate is None:
             return ALLOWED
         bucket = (operation, model if operation is Operation.CREATE else "")

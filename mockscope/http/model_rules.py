@@ -31,8 +31,28 @@ def rules(spec: ModelSpec) -> schemas.CompiledSchema:
     Keyed by the spec's identity: the built-in catalogue's specs live for the whole process,
     so each model is compiled once; a user's catalogue compiles its own.
     """
-    combined = {"allOf": [envelope(spec.protocol).schema, model_schema(spec)]}
-    return schemas.compile_schema(combined)
+    return schemas.compile_schema(merged(envelope(spec.protocol).schema, model_schema(spec)))
+
+
+def merged(first: Mapping[str, Any], second: Mapping[str, Any]) -> dict[str, Any]:
+    """Two object schemas as one: properties merged key by key, `required` joined.
+
+    Equivalent to `allOf` for these schemas (plain objects, no conflicting keywords), and one
+    schema is checked in about half the time of two: this runs on every create.
+    """
+    result = dict(first)
+    for key, value in second.items():
+        if key == "properties" and key in result:
+            properties = dict(result[key])
+            for name, schema in value.items():
+                known = properties.get(name)
+                properties[name] = merged(known, schema) if known is not None else schema
+            result[key] = properties
+        elif key == "required" and key in result:
+            result[key] = [*result[key], *(name for name in value if name not in result[key])]
+        else:
+            result[key] = value
+    return result
 
 
 def model_schema(spec: ModelSpec) -> dict[str, Any]:
