@@ -619,3 +619,39 @@ def test_the_catalogues_answers_travel_with_their_statuses() -> None:
     for key, answer in CATALOGUE.errors.items():
         if answer.status != 200:  # 200: a task-level failure, not an HTTP error
             assert status_for(errors.Refused(answer.code, answer.message)) == answer.status, key
+
+
+# -- faults, the journal and the control plane on every create endpoint ------------------------
+
+ENDPOINTS = [
+    pytest.param(T2I, "wanx2.1-t2i-turbo", SUBMIT_HEADERS, id="text2image"),
+    pytest.param(T2I, "wan2.2-t2i-flash", SYNC_HEADERS, id="text2image-sync"),
+    pytest.param(GENERATION, "wan2.6-t2i", SUBMIT_HEADERS, id="image-generation"),
+    pytest.param(MULTIMODAL, "wan2.6-t2i", SYNC_HEADERS, id="multimodal-generation"),
+]
+
+
+@pytest.mark.parametrize(("path", "model", "headers"), ENDPOINTS)
+def test_request_outcomes_apply_on_every_create_endpoint(
+    path: str, model: str, headers: dict[str, str]
+) -> None:
+    body = body_for(model, n=1)
+    with validated_server(time="jump") as server, httpx.Client(base_url=server.url) as api:
+        scenario = {"X-Mockscope-Scenario": "error; code=ModelServingError"}
+        refused = api.post(path, json=body, headers={**headers, **scenario})
+        assert (refused.status_code, refused.json()["code"]) == (503, "ModelServingError")
+        assert server.tasks() == []
+        lost = api.post(path, json=body, headers={**headers, "X-Mockscope-Scenario": "lost"})
+        assert lost.status_code == 500
+        assert len(server.tasks()) == 1  # a lost create has created its task
+        with pytest.raises(httpx.TransportError):
+            api.post(path, json=body, headers={**headers, "X-Mockscope-Scenario": "reset"})
+        ok = api.post(path, json=body, headers=headers)
+        assert ok.status_code == 200
+        created = server.journal.entries(operation="create", model=model)
+        assert [entry.status for entry in created] == [503, 500, 0, 200]
+        assert {entry.endpoint for entry in created} == {path.removeprefix("/api/v1")}
+        journal = api.get("/_mockscope/journal", params={"model": model}).json()["entries"]
+        assert [entry["model"] for entry in journal] == [model] * 4
+        tasks = api.get("/_mockscope/tasks").json()["accounts"][0]["tasks"]
+        assert {task["endpoint"] for task in tasks} == {path.removeprefix("/api/v1")}
