@@ -350,6 +350,18 @@ def test_default_accepts_any_key_after_a_restricted_test(mockscope):
     assert submit(mockscope, key="sk-other").status_code == 200
 
 
+@pytest.mark.mockscope(models=["wan2.6-t2i"])
+def test_marker_restricts_the_models_served(mockscope):
+    refused = submit(mockscope)  # wanx-v1, not served here
+    assert (refused.status_code, refused.json()["message"]) == (400, "Model not exist.")
+    assert mockscope.models.ids() == ("wan2.6-t2i",)
+
+
+def test_every_model_is_served_again_after_a_restricted_test(mockscope):
+    assert submit(mockscope).status_code == 200
+    assert len(mockscope.models) == 8
+
+
 @pytest.mark.parametrize("round_", [1, 2])
 @pytest.mark.mockscope(seed=3)
 def test_seeded_ids_repeat(round_, mockscope, evidence):
@@ -576,7 +588,7 @@ def test_the_marker_beats_the_conftest(mockscope, mockscope_server):
 """
 
 #: What the project above must report, wherever it runs.
-PASSED = 37
+PASSED = 39
 SKIPPED = 1
 #: The plugins the project needs, named for child pytests that load nothing else.
 PLUGINS = ("-p", "mockscope", "-p", "pytest_asyncio.plugin", "-p", "pytest_aiohttp.plugin")
