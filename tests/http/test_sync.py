@@ -256,3 +256,15 @@ def test_a_held_answer_does_not_keep_the_server_from_stopping(pool: ThreadPoolEx
             answer.result(timeout=5).raise_for_status()
     finally:
         api.close()
+
+
+def test_a_system_clock_lets_the_answer_go_when_the_task_ends() -> None:
+    # A realistic clock running 1000x: the ~5 s task ends after ~5 ms of real time.
+    with (
+        validated_server(time="realistic", time_scale=1000) as server,
+        httpx.Client(base_url=server.url) as api,
+    ):
+        response = api.post(T2I, json=wan22(prompt_extend=False), headers=SYNC_HEADERS)
+    output = response.json()["output"]
+    assert output["task_status"] == "SUCCEEDED"
+    assert output["end_time"] > output["scheduled_time"]
