@@ -2,7 +2,8 @@
 
 ImageSynthesis (`call`, `async_call` + `fetch` + `wait`, `sync_call`) for every prompt-protocol
 model, ImageGeneration (`call`, `async_call`, `fetch`, `wait`, `cancel`, `list`) for wan2.6-t2i,
-and the aiohttp classes (AioImageSynthesis, AioImageGeneration) for one model each. Every
+the aiohttp classes (AioImageSynthesis, AioImageGeneration) for one model each, and the v2
+client's `images.generate` / `images.jobs` for wan2.6-t2i and wan2.5-t2i-preview. Every
 image the SDK is handed is downloaded and must have the requested size. The fake runs on a
 jumping clock (a read of an unfinished task, or a held synchronous answer, jumps it to the
 task's end), except where a test needs a PENDING task and takes a manual clock.
@@ -254,3 +255,28 @@ def test_aio_image_generation(sdk: DashScopeBinding) -> None:
     assert fetched.output.task_status == "SUCCEEDED"
     assert waited.output.task_status == "SUCCEEDED"
     assert_images(generation_urls(waited), "1280*1280", 2)
+
+
+# -- the v2 client --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def v2(server: MockServer, sdk: DashScopeBinding) -> Iterator[Any]:
+    from dashscope.v2 import Client
+
+    client = Client(api_key=sdk.api_key, base_url=server.base_http_api_url, max_retries=0)
+    yield client
+    client.close()
+
+
+def test_v2_client_images_for_wan26_and_a_v2_model(v2: Any) -> None:
+    generated = v2.images.generate(model="wan2.6-t2i", prompt="a cat", size="1280x1280", n=1)
+    assert generated.status == "SUCCEEDED"  # one sync POST to multimodal-generation
+    assert_images(
+        [item["image"] for c in generated.output["choices"] for item in c["message"]["content"]],
+        "1280*1280",
+        1,
+    )
+    for model, size in (("wan2.6-t2i", "1104x1472"), ("wan2.5-t2i-preview", "768x2700")):
+        job = v2.images.jobs.create(model=model, prompt="a dog", n=1, size=size)
+        assert v2.images.jobs.wait(job).status == "SUCCEEDED"
