@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mockscope.http.envelopes import raw_error_answer
+from mockscope.http.envelopes import error_answer, raw_error_answer
 
 log = logging.getLogger("mockscope.http")
 
@@ -57,6 +57,12 @@ class GuardedSite(web.TCPSite):
         self.limits = limits
         self.request_id = request_id
         self.open = 0
+        # aiohttp's protocol with its error answers shaped, bound to this server's request ids.
+        self.handler_class = type(
+            "EnvelopedHandler",
+            (EnvelopedHandler,),
+            {"__slots__": (), "new_request_id": staticmethod(request_id)},
+        )
 
     async def start(self) -> None:
         # TCPSite.start with the protocol factory wrapped; the listening socket is the same.
@@ -105,6 +111,9 @@ class _Guarded(asyncio.Protocol):
         if limits.header_timeout > 0:
             loop = asyncio.get_running_loop()
             self.timer = loop.call_later(limits.header_timeout, self._refuse, *_TOO_SLOW)
+        if isinstance(self.inner, web.RequestHandler):
+            # Same slots, one method more: the answers aiohttp's parser gives become envelopes.
+            self.inner.__class__ = self.site.handler_class
         self.inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
@@ -146,6 +155,33 @@ class _Guarded(asyncio.Protocol):
             return
         transport.write(raw_error_answer(code, message, self.site.request_id()))
         transport.close()
+
+
+class EnvelopedHandler(web.RequestHandler):
+    """aiohttp's protocol, answering what its HTTP parser refuses (bad chunk sizes, oversized or
+    NUL-bearing headers, bad request lines) with a DashScope envelope and an X-Request-ID rather
+    than a text/plain page. aiohttp builds these answers itself, before any application code
+    runs, through `handle_error`: a public method of `web.RequestHandler`, overridden here."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def new_request_id() -> str:  # replaced per site with the backend's sequence
+        raise NotImplementedError
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0:
+            return super().handle_error(request, status, exc, message)
+        log.info("refused a malformed request from %s: %s", request.remote, exc or message)
+        response = error_answer(status, (message or "").strip(), self.new_request_id())
+        response.force_close()
+        return response
 
 
 class AcceptErrorLog:

@@ -210,3 +210,17 @@ def raw_error_answer(code: str, message: str, request_id: str) -> bytes:
         "Connection: close\r\n\r\n"
     )
     return head.encode("ascii") + body
+
+
+def error_answer(status: int, detail: str, request_id: str) -> web.Response:
+    """The envelope for a request aiohttp's HTTP parser refused (no application, no route)."""
+    if status == 400:
+        code, message = errors.InvalidParameter.code, "The request is not valid HTTP"
+        message = f"{message}: {detail.splitlines()[0]}" if detail else f"{message}."
+    elif status >= 500:
+        code, message = errors.InternalError.code, errors.InternalError.default_message
+    else:
+        code = HTTPStatus(status).phrase.title().replace(" ", "")
+        message = detail.splitlines()[0] if detail else HTTPStatus(status).description
+    headers = {"X-Request-ID": request_id}
+    return json_response(error_body(code, message, request_id), status, headers)
