@@ -91,9 +91,11 @@ def create_app(
             # Fixed paths are looked up exactly, so the slashed form is a route of its own.
             app.router.add_route(method, path, answer, name=operation_id)
             app.router.add_route(method, path + "/", answer, name=f"{operation_id}_slash")
-    app.router.add_route("*", f"{dispatch.PREFIX}/{{path:.*}}", plain_route(dispatch.dispatch))
+    app.router.add_route(
+        "*", f"{dispatch.PREFIX}/{{path:[\\s\\S]*}}", plain_route(dispatch.dispatch)
+    )
     # Anything else: a 404 or 405 envelope rather than aiohttp's plain-text page.
-    app.router.add_route("*", "/{path:.*}", plain_route(unrouted))
+    app.router.add_route("*", "/{path:[\\s\\S]*}", plain_route(unrouted))
     return app
 
 

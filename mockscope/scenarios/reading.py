@@ -70,7 +70,9 @@ def checked(declaration: Declaration, seed: int | None = None) -> ScenarioRules:
     _check(document, SCHEMA, "")
     raws = document["rules"]
     rules = tuple(_rule(raw, f"rules.{k}") for k, raw in enumerate(raws))
-    return ScenarioRules(rules, document.get("seed"))
+    seed = document.get("seed")
+    # JSON Schema calls 7.0 an integer; the seeded draws want a real int.
+    return ScenarioRules(rules, None if seed is None else int(seed))
 
 
 def checked_rule(rule: Mapping[str, Any] | str) -> Rule:
