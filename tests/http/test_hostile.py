@@ -238,6 +238,29 @@ def test_a_non_ascii_oss_signature_is_a_403_document(hostile: MockServer) -> Non
     assert hostile.uploads() == []
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body"),
+    [
+        ("GET", "/api/v1/tasks?model_name=%FF&status=%FF", READ, None),
+        ("GET", "/api/v1/tasks?task_id=%FF%FE", READ, None),
+        ("GET", "/api/v1/tasks?start_time=%FF", READ, None),
+        ("GET", "/api/v1/tasks/%FF%FE", READ, None),
+        ("GET", "/api/v1/uploads?action=getPolicy&model=%FF", READ, None),
+        ("GET", "/api/v1/tasks", [*READ, (b"X-DashScope-WorkSpace", b"ws-\xff")], None),
+        ("POST", "/_mockscope/tasks/%FF/finish", [], None),
+        ("POST", "/_mockscope/clock/advance", [], b'{"seconds": 1e400}'),
+        ("GET", "/results/%FF/1.png", [], None),
+    ],
+)
+def test_odd_bytes_in_queries_paths_and_headers_are_data(
+    hostile: MockServer, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    answer = exchange(hostile, request(method, path, headers, body))
+    assert answer.status < 500
+    for control in ("/_mockscope/journal", "/_mockscope/tasks"):
+        assert exchange(hostile, request("GET", control)).status == 200
+
+
 def test_unicode_digits_are_not_a_page_number(hostile: MockServer) -> None:
     answer = exchange(hostile, request("GET", "/api/v1/tasks?page_no=%EF%BC%91", READ))
     assert answer.status == 400
@@ -335,9 +358,17 @@ def test_an_upload_over_the_limit_is_entity_too_large(hostile: MockServer) -> No
         b"POST /api/v1/tasks/x/cancel HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
         b"POST /x HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo\r\n\r\n",
+        b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        b"GET /api/v1/tasks HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: a\r\n" % i for i in range(200)) + b"\r\n",
+        b"GET /api/v1/tasks HTTP/1.1\r\nHost: x\r\n X-folded: a\r\n\r\n",
+        b"GET /api/v1/tasks HTTP/1.1\nHost: x\n\n",
     ],
     ids=["nul", "big-header", "big-line", "no-colon", "bad-method", "version", "two-lengths",
-         "negative-length", "tls"],
+         "negative-length", "tls", "te-unknown", "te-and-length", "h2-preface", "two-hosts",
+         "200-headers", "folded", "bare-lf"],
 )  # fmt: skip
 def test_what_the_http_parser_refuses_is_an_envelope(hostile: MockServer, data: bytes) -> None:
     answer = exchange(hostile, data, timeout=5)

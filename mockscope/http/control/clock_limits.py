@@ -105,10 +105,17 @@ async def get_limits(request: web.Request) -> web.Response:
 
 async def set_limits(request: web.Request) -> web.Response:
     guard(request)
-    body = validated(await read_body(request), LIMITS_SCHEMA, "limits")
+    body = _whole_numbers(validated(await read_body(request), LIMITS_SCHEMA, "limits"))
     control = request.app[BACKEND].control
     control.set_limits(replace(control.limits, **body))
     return json_response(_limits_body(control.limits))
+
+
+def _whole_numbers(value: Any) -> Any:
+    """JSON Schema calls 1000.0 an integer; the limits want ints (and answer them as such)."""
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    return int(value) if isinstance(value, float) else value
 
 
 async def list_all_tasks(request: web.Request) -> web.Response:
