@@ -536,3 +536,41 @@ def test_header_scenarios_can_be_switched_off() -> None:
         headers["X-Mockscope-Scenario"] = "error; code=Throttling"
         assert httpx.get(f"{server.url}/api/v1/tasks/x", headers=headers).status_code == 200
         server.check()
+
+
+def test_serve_stops_on_sigterm_within_a_second_with_an_answer_held() -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "mockscope.cli", "serve", "--port", "0", "--quiet"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            found = re.search(r"http://127\.0\.0\.1:(\d+)/api/v1", line)
+            if found:
+                break
+        else:
+            pytest.fail("serve never said where it listens")
+        port = int(found.group(1))
+        rule = (b"X-Mockscope-Scenario", b"delay; seconds=3600")
+        held = socket.create_connection(("127.0.0.1", port), timeout=10)
+        held.sendall(request("GET", "/api/v1/tasks/x", [*READ, rule]))
+        # A later request answered: the held one (sent first, to one loop) is being handled.
+        later = httpx.get(f"http://127.0.0.1:{port}/_mockscope/clock", timeout=5)
+        assert later.status_code == 200
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+        assert time.monotonic() - started < 1.5
+        answer = Answer(_read_all(held))  # let go: answered, or closed
+        held.close()
+        assert answer.status in (0, 200)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
