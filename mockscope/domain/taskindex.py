@@ -178,16 +178,16 @@ class Ring:
         return found
 
     def _grow(self) -> None:
-        """Double the capacity, keeping the slots in order: O(n), only while growing."""
-        n, capacity = self.tail - self.head, 2 * (self.mask + 1)
-        order = [(self.head + k) & self.mask for k in range(n)]
-        keys = array("q", (self.keys[i] for i in order))
-        keys.extend(array("q", bytes(8 * (capacity - n))))
-        states = bytearray(self.states[i] for i in order) + bytearray([DEAD]) * (capacity - n)
-        items = [self.items[i] for i in order] + [None] * (capacity - n)
-        self.keys, self.states, self.items = keys, states, items
-        self.mask = capacity - 1
-        self.tail, self.head = self.tail - self.head, 0
+        """Double the capacity; absolute indices stay what they were. O(n), only while growing."""
+        capacity, old_mask = 2 * (self.mask + 1), self.mask
+        mask = capacity - 1
+        keys = array("q", bytes(8 * capacity))
+        states = bytearray([DEAD]) * capacity
+        items: list[Task | None] = [None] * capacity
+        for at in range(self.head, self.tail):
+            i, j = at & mask, at & old_mask
+            keys[i], states[i], items[i] = self.keys[j], self.states[j], self.items[j]
+        self.keys, self.states, self.items, self.mask = keys, states, items, mask
         self.fenwicks = [Fenwick(states.translate(table)) for table in _TABLES]
 
 
