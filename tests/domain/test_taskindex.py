@@ -152,7 +152,9 @@ def test_the_indexed_listing_equals_the_reference_scan(
             now = clock.now_ms()
             account = store.account_or_none(caller.account)
             tasks = list(account.tasks) if account is not None else []
-            expected = scan_tasks(tasks, query, now, lambda t: not store.is_expired(t, now))
+            expected = scan_tasks(
+                tasks, query, now, lambda t, now=now: not store.is_expired(t, now)
+            )
             assert _shape(indexed) == _shape(expected), (query, ops)
 
 
