@@ -198,7 +198,16 @@ class TaskIndex:
     own whose keys are the tasks' absolute indices in `main`.
     """
 
-    __slots__ = ("_ends", "_position", "_starts", "_synced_ms", "main", "models", "started")
+    __slots__ = (
+        "_ends",
+        "_position",
+        "_pushes",
+        "_starts",
+        "_synced_ms",
+        "main",
+        "models",
+        "started",
+    )
 
     def __init__(self) -> None:
         self._synced_ms = -(2**62)
@@ -213,6 +222,7 @@ class TaskIndex:
         self.started: dict[int, Task] = {}
         self._starts: list[tuple[int, str]] = []
         self._ends: list[tuple[int, str]] = []
+        self._pushes = 0
         for task in tasks:
             self._append(task, state_at(task, now_ms))
 
@@ -227,8 +237,11 @@ class TaskIndex:
         """A task's plan moved: look at it again when it may start or finish."""
         if task.task_id in self._position:
             self._push(task)
-            if len(self._ends) > 2 * (self.pending + len(self.started)) + _HEAP_SLACK:
-                self._load(list(self.live()), self._synced_ms)
+            # Moved plans leave stale entries behind: once they may outnumber the tasks, the
+            # heaps are rebuilt from the unsettled tasks (O(n), after at least n pushes).
+            self._pushes += 1
+            if self._pushes > _HEAP_SLACK and self._pushes > 2 * len(self._position):
+                self._rebuild_heaps()
 
     def forget(self, task: Task) -> None:
         """A task was purged: its slot dies; dead slots at the front are dropped."""
@@ -301,12 +314,6 @@ class TaskIndex:
         keys = [ring.key(at) for at in range(b - 1, a - 1, -1)]
         return [task for at in keys if (task := self.main.item(at)) is not None]
 
-    @property
-    def pending(self) -> int:
-        """How many tasks are PENDING (as of the last sync)."""
-        main = self.main
-        return main.count(1, main.head, main.tail)
-
     def __len__(self) -> int:
         """How many live tasks are indexed."""
         return len(self._position)
@@ -336,6 +343,24 @@ class TaskIndex:
             self.started[at] = task
         if state in (PENDING, STARTED):
             self._push(task)
+
+    def _rebuild_heaps(self) -> None:
+        self._pushes = 0
+        main = self.main
+        states, items, mask = main.states, main.items, main.mask
+        unsettled = [
+            items[at & mask] for at in range(main.head, main.tail) if states[at & mask] <= STARTED
+        ]
+        self._starts, self._ends = [], []
+        for task in unsettled:
+            assert task is not None
+            plan = task.plan
+            if plan.scheduled_ms < FOREVER_MS:
+                self._starts.append((plan.scheduled_ms, task.task_id))
+            if plan.finished_ms() < FOREVER_MS:
+                self._ends.append((plan.finished_ms(), task.task_id))
+        heapq.heapify(self._starts)
+        heapq.heapify(self._ends)
 
     def _push(self, task: Task) -> None:
         plan = task.plan

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockscope import Backend, BackendConfig, Limits, ManualClock
-from mockscope.domain import errors
+from mockscope.domain import errors, taskindex
 from mockscope.domain.accounts import Account, AccountSpec
 from mockscope.domain.clock import DAY_MS
 from mockscope.domain.fenwick import Fenwick
@@ -144,6 +145,19 @@ def test_the_indexed_listing_equals_the_reference_scan(
     backend, clock = _backend()
     store = backend.api._store  # the reference reads the store directly
     ids: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(taskindex, "_HEAP_SLACK", 3)  # rebuild the heaps often
+        _list_after_each(backend, clock, store, ops, specs, ids)
+
+
+def _list_after_each(
+    backend: Backend,
+    clock: ManualClock,
+    store: Any,
+    ops: list[tuple[object, ...]],
+    specs: list[dict[str, object]],
+    ids: list[str],
+) -> None:
     for op in ops:
         _apply(backend, clock, op, ids)
         for spec in specs:
