@@ -18,9 +18,12 @@ class Fenwick:
 
     def __init__(self, flags: bytes | bytearray = b"") -> None:
         n = len(flags)
-        # tree[i] (1-based) holds the count of flags in (i - lowbit(i), i]; built in O(n).
-        sums = [0, *accumulate(flags)]
-        self._tree = array("q", [0, *(sums[i] - sums[i - (i & -i)] for i in range(1, n + 1))])
+        if not any(flags):
+            self._tree = array("q", bytes(8 * (n + 1)))
+        else:
+            # tree[i] (1-based) holds the count of flags in (i - lowbit(i), i]; built in O(n).
+            sums = [0, *accumulate(flags)]
+            self._tree = array("q", [0, *(sums[i] - sums[i - (i & -i)] for i in range(1, n + 1))])
         self._size = n
         self._top = 1 << n.bit_length() if n else 1
 

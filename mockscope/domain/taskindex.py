@@ -200,6 +200,7 @@ class TaskIndex:
 
     __slots__ = (
         "_ends",
+        "_only_model",
         "_position",
         "_pushes",
         "_starts",
@@ -216,7 +217,10 @@ class TaskIndex:
     def _load(self, tasks: Sequence[Task], now_ms: int) -> None:
         """(Re)build everything from live tasks in order, deriving states at `now_ms`."""
         self.main = Ring()
+        #: A ring per model, made once a second model appears; until then `_only_model` is
+        #: the one model every task asks for, and `main` answers for it (half the updates).
         self.models: dict[str, Ring] = {}
+        self._only_model: str | None = None
         self._position: dict[str, int] = {}
         #: Tasks started but not finished, by absolute index (at most `concurrency`, normally).
         self.started: dict[int, Task] = {}
@@ -251,7 +255,8 @@ class TaskIndex:
         self._set(at, DEAD)
         main = self.main
         main.drop_dead_front()
-        self.models[task.request.model].drop_dead_front()
+        if self.models:
+            self.models[task.request.model].drop_dead_front()
 
     def sync(self, now_ms: int) -> None:
         """Bring every materialised state to `now_ms` (amortised O(log n) per transition)."""
@@ -292,7 +297,7 @@ class TaskIndex:
     ) -> tuple[int, list[Task]]:
         """How many tasks of [lo, hi) (of `model`, if named) carry `flag`, and one page of
         them, newest first, after the `skip` newest: O((1 + size) log n)."""
-        if model is None:
+        if model is None or (not self.models and model == self._only_model):
             main = self.main
             found = main.newest(flag, lo, hi, skip, size)
             return main.count(flag, lo, hi), [self.task(at) for at in found]
@@ -305,7 +310,7 @@ class TaskIndex:
 
     def scan(self, model: str | None, lo: int, hi: int) -> list[Task]:
         """Every live task of [lo, hi) (of `model`, if named), newest first: O(window)."""
-        if model is None:
+        if model is None or (not self.models and model == self._only_model):
             return [task for at in range(hi - 1, lo - 1, -1) if (task := self.main.item(at))]
         ring = self.models.get(model)
         if ring is None:
@@ -335,14 +340,31 @@ class TaskIndex:
     def _append(self, task: Task, state: int) -> None:
         at = self.main.append(task.plan.submit_ms, state, task)
         self._position[task.task_id] = at
-        model = self.models.get(task.request.model)
-        if model is None:
-            model = self.models[task.request.model] = Ring()
-        model.append(at, state)
+        name = task.request.model
+        if self._only_model is None:
+            self._only_model = name
+        elif self.models:
+            model = self.models.get(name)
+            if model is None:
+                model = self.models[name] = Ring()
+            model.append(at, state)
+        elif name != self._only_model:
+            self._split_models()  # this task included
         if state == STARTED:
             self.started[at] = task
         if state in (PENDING, STARTED):
             self._push(task)
+
+    def _split_models(self) -> None:
+        """A second model appeared: give every model its own ring (O(n), once)."""
+        main = self.main
+        for at in range(main.head, main.tail):
+            task = main.item(at)
+            if task is not None:
+                model = self.models.get(task.request.model)
+                if model is None:
+                    model = self.models[task.request.model] = Ring()
+                model.append(at, main.state(at))
 
     def _rebuild_heaps(self) -> None:
         self._pushes = 0
@@ -376,8 +398,9 @@ class TaskIndex:
         task = main.item(at)
         assert task is not None
         main.set(at, state)
-        model = self.models[task.request.model]
-        model.set(model.bisect_left(at), state)
+        if self.models:
+            model = self.models[task.request.model]
+            model.set(model.bisect_left(at), state)
         if old == STARTED:
             del self.started[at]
         if state == STARTED:
