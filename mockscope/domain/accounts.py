@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mockscope.domain.lifecycle import FOREVER_MS, Plan
-from mockscope.domain.taskindex import PENDING, TaskIndex
+from mockscope.domain.taskindex import PENDING, PENDING_FLAG, TaskIndex
 from mockscope.domain.tasks import Task
 
 
@@ -98,7 +98,7 @@ class Account:
         if position is None or len(started) > 1 or any(p > position for p in started):
             return None
         main = index.main
-        ahead = main.newest(1, main.head, position, 0, 1)  # the nearest task waiting ahead
+        ahead = main.newest(PENDING_FLAG, main.head, position, 0, 1)  # the nearest waiting
         if ahead:
             slot = index.task(ahead[0]).plan.end_ms
         elif started:
@@ -106,10 +106,12 @@ class Account:
         else:
             slot = now_ms
         redrawn = []
+        states, items, mask = main.states, main.items, main.mask
         for behind in range(position + 1, main.tail):
-            if main.state(behind) != PENDING:
+            if states[behind & mask] != PENDING:
                 continue
-            task = index.task(behind)
+            task = items[behind & mask]
+            assert task is not None
             plan = task.plan
             plan.start_at(max(plan.submit_ms + queue_ms, slot, now_ms))
             slot = plan.end_ms

@@ -33,7 +33,7 @@ from mockscope.domain.tasks import Task
 # Materialised states, one byte per slot.
 PENDING, STARTED, SUCCEEDED, FAILED, CANCELED, DEAD = range(6)
 #: The flags each slice counts with a Fenwick tree, and the states each one counts.
-LIVE_FLAG = 0
+LIVE_FLAG, PENDING_FLAG = 0, 1
 _FLAG_STATES = (
     (PENDING, STARTED, SUCCEEDED, FAILED, CANCELED),  # live
     (PENDING,),
@@ -45,7 +45,7 @@ _TABLES = [bytes(1 if code in states else 0 for code in range(256)) for states i
 _FLAGS_OF = [tuple(f for f, states in enumerate(_FLAG_STATES) if s in states) for s in range(6)]
 #: The Fenwick flag that answers a status filter (RUNNING and SUSPENDED are scanned).
 STATUS_FLAG = {
-    TaskStatus.PENDING: 1,
+    TaskStatus.PENDING: PENDING_FLAG,
     TaskStatus.SUCCEEDED: 2,
     TaskStatus.FAILED: 3,
     TaskStatus.CANCELED: 4,
