@@ -153,8 +153,10 @@ async def run(
         samples: list[tuple[float, float, int]] = []
         while time.monotonic() < deadline:
             await asyncio.sleep(min(args.every, max(0.0, deadline - time.monotonic())))
-            hours = await clock_hours(session, base, start_ms)
             rss = rss_kb(server.pid)
+            # Its own connection: the workers keep every one of the pool's busy.
+            async with aiohttp.ClientSession() as control:
+                hours = await clock_hours(control, base, start_ms)
             elapsed = time.monotonic() - stats.started
             samples.append((elapsed, hours, rss))
             print(
