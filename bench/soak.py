@@ -12,7 +12,9 @@ Every `--every` seconds (30) it prints the server's RSS and the simulated hour; 
 `--bucket` seconds (60; 10 with --quick) the requests per second and the p99 latency of that
 bucket. At the end: requests, answers by status, and the verdict: no 5xx, RSS flat once expiry
 has started (max/min of the samples after it <= 1.15), throughput and p99 flat (the last full
-bucket within 25 % / 2x of the first one after warm-up).
+bucket within 25 % / 2x of the first one after warm-up), and the server's CPU time per request
+flat (the last sample interval within 1.3x of the first after warm-up: on a shared machine
+requests per second also measure the neighbours, CPU per request hardly does).
 
 The baseline in the same run is the first full bucket: the question a soak answers is whether
 the fake slows down or grows as tasks accumulate, so it is compared with itself.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import signal
 import socket
@@ -47,6 +50,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def cpu_s(pid: int) -> float:
+    """The process's CPU time so far (user + system): on a shared box, CPU per request stays
+    meaningful when requests per second do not."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -61,6 +71,8 @@ class Stats:
         self.statuses: Counter[int] = Counter()
         self.by_op: Counter[str] = Counter()
         self.buckets: dict[int, list[float]] = {}
+        #: The server's CPU time per answered request, per sample interval (microseconds).
+        self.cpu_per_request: list[float] = []
 
     def record(self, op: str, status: int, latency_s: float) -> None:
         self.statuses[status] += 1
@@ -151,17 +163,22 @@ async def run(
             for k in range(args.connections)
         ]
         samples: list[tuple[float, float, int]] = []
+        last_cpu, last_done = cpu_s(server.pid), 0
         while time.monotonic() < deadline:
             await asyncio.sleep(min(args.every, max(0.0, deadline - time.monotonic())))
-            rss = rss_kb(server.pid)
+            rss, cpu = rss_kb(server.pid), cpu_s(server.pid)
+            done = sum(stats.statuses.values())
             # Its own connection: the workers keep every one of the pool's busy.
             async with aiohttp.ClientSession() as control:
                 hours = await clock_hours(control, base, start_ms)
             elapsed = time.monotonic() - stats.started
             samples.append((elapsed, hours, rss))
+            per_request = (cpu - last_cpu) / max(1, done - last_done) * 1e6
+            stats.cpu_per_request.append(per_request)
+            last_cpu, last_done = cpu, done
             print(
                 f"  t={elapsed:5.0f} s  simulated {hours:6.1f} h  RSS {rss / 1024:7.1f} MB"
-                f"  requests {sum(stats.statuses.values()):>8}",
+                f"  requests {done:>8}  server CPU {per_request:5.0f} us/request",
                 flush=True,
             )
         await asyncio.gather(*workers)
@@ -219,6 +236,15 @@ def report(
             failures.append("throughput fell")
         if last[1] > 2 * first[1]:
             failures.append("p99 rose")
+    cpu = stats.cpu_per_request
+    if len(cpu) >= 3:
+        first_cpu, last_cpu = cpu[1], cpu[-1]
+        print(
+            f"server CPU per request: {first_cpu:.0f} us after warm-up, {last_cpu:.0f} us at the "
+            f"end ({last_cpu / first_cpu:.2f}x; a shared box changes requests/s, hardly this)"
+        )
+        if last_cpu > 1.3 * first_cpu:
+            failures.append("server CPU per request rose")
     if "Traceback" in server_err:
         failures.append("the server logged a traceback")
         print(server_err[-2000:])

@@ -16,8 +16,9 @@ O(log n + page) rather than O(n) (issue 12).
   `watch`, which pushes the new times; stale entries only cause a recheck. PENDING and the three
   settled statuses have a Fenwick tree each; started tasks (at most `concurrency`, normally) are
   a small dict and are scanned.
-- **Model.** Each model has the same structure over its own tasks (a slice), so a model filter,
-  with or without a status, is as cheap as no filter.
+- **Model.** Once an account has asked for a second model, each model has a ring of its own
+  (keys: the tasks' indices in the main ring), so a model filter, with or without a status, is
+  as cheap as no filter; while it has asked for one model only, the main ring answers for it.
 """
 
 from __future__ import annotations
