@@ -13,7 +13,7 @@ The baseline is the algorithm the index replaced, measured in the same run on th
 account: `scan_tasks` (every task of the window, a view each) for listing, and the whole
 queue redrawn for a cancel (`Account.replan_behind` switched off).
 
-    .venv/bin/python bench/bench_scale.py            # N = 10k, 60k, 172.8k (~2 min)
+    .venv/bin/python bench/bench_scale.py            # N = 10k, 60k, 172.8k (~4 min)
     .venv/bin/python bench/bench_scale.py --quick    # N = 10k, 60k
     .venv/bin/python bench/bench_scale.py --sizes 172800 --shapes queued
 
