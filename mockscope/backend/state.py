@@ -30,9 +30,10 @@ from mockscope.scenarios.rules import Scenario, ScenarioRules
 class BackendConfig:
     """How the simulated service behaves. Every field has the live service's default."""
 
-    #: The models served (None: every model of the built-in catalogue); a request for any
-    #: other gets 400 InvalidParameter "Model not exist.", as live.
-    models: ModelCatalogue | None = None
+    #: The models served: a catalogue, the ids of built-in models to serve, or None for every
+    #: model of the built-in catalogue; a request for any other gets 400 InvalidParameter
+    #: "Model not exist.", as live.
+    models: ModelCatalogue | tuple[str, ...] | None = None
     #: Accepted API keys; None accepts any non-empty key (keys in `accounts` always count).
     api_keys: frozenset[str] | None = None
     #: Keys and workspaces grouped into shared accounts; any other key is its own account.
@@ -66,7 +67,7 @@ class State:
         self.clock = clock
         self.ids = IdSource(config.seed)
         self.directory = Directory(config.api_keys, config.accounts)
-        self.models = config.models if config.models is not None else built_in()
+        self.models = _served(config.models)
         self.limiter = RateLimiter(config.limits, self._own_rate)
         self.store = TaskStore(config.retention_ms, self.slots)
         self.journal = Journal(config.journal_size)
@@ -126,8 +127,30 @@ class State:
         for task in account.replan(self._queue_ms, self.slots, now_ms):
             self.store.rescheduled(task)
 
+    def replan_behind(self, canceled: Task, now_ms: int) -> None:
+        """A task was canceled: redraw the plans of the tasks waiting behind it only."""
+        account = self.store.account_or_none(canceled.account)
+        if account is None:
+            return
+        model = canceled.request.model
+        queue_ms, slots = self._queue_ms(model), self.slots(model)
+        redrawn = account.replan_behind(canceled, queue_ms, slots, now_ms)
+        if redrawn is None:
+            self.replan(canceled.account, now_ms)
+            return
+        for task in redrawn:
+            self.store.rescheduled(task)
+
     def moved(self, task: Task, now_ms: int) -> None:
         """A task's plan was moved by hand: its queue and its expiry follow."""
         self.store.rescheduled(task)
         self.replan(task.account, now_ms)
         self.notify()
+
+
+def _served(models: ModelCatalogue | tuple[str, ...] | None) -> ModelCatalogue:
+    if models is None:
+        return built_in()
+    if isinstance(models, ModelCatalogue):
+        return models
+    return built_in().serving(models)

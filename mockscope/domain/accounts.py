@@ -1,19 +1,22 @@
 """Accounts: who owns which task, the run queues, and forgetting expired tasks.
 
 An account runs each model's tasks in a lane of its own: at most `concurrency` of them at once
-(per model on the live service: 1 for wanx-v1, 2 for the V2 models, 5 for wan2.5/2.6), the rest
-wait PENDING in submission order. A task's plan is drawn when it is submitted and redrawn, for
-the tasks still waiting, whenever the queue ahead of them changes (a cancel, a new concurrency).
+(per model on the live service: 1 for wanx-v1, 2 for the V2 models, 5 for wan2.5/2.6), the
+rest wait PENDING in submission order. A task's plan is drawn when it is submitted and redrawn,
+for the tasks still waiting, whenever the queue ahead of them changes (a cancel, a new
+concurrency). Every task but a synchronous call that hands out no task id is indexed for
+listing (`taskindex.py`).
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from mockscope.domain.lifecycle import FOREVER_MS, Plan
+from mockscope.domain.taskindex import PENDING, PENDING_FLAG, TaskIndex
 from mockscope.domain.tasks import Task
 
 
@@ -39,9 +42,10 @@ def _per_lane(value: PerLane) -> Callable[[str], int]:
 class Lane:
     """One run queue: the tasks running or waiting in it, and when each run slot frees up."""
 
-    __slots__ = ("_queue", "_slots")
+    __slots__ = ("_queue", "_slots", "name")
 
-    def __init__(self, concurrency: int) -> None:
+    def __init__(self, name: str, concurrency: int) -> None:
+        self.name = name
         #: Tasks that were running or waiting when last looked at, oldest first.
         self._queue: deque[Task] = deque()
         #: When each run slot frees up once every queued task has had its turn (a min-heap).
@@ -83,26 +87,65 @@ class Lane:
         self._slots = slots
         return redrawn
 
+    def replan_behind(
+        self, canceled: Task, queue_ms: int, concurrency: int, now_ms: int, index: TaskIndex
+    ) -> list[Task] | None:
+        """After a cancel, redraw only this lane's tasks queued behind `canceled`: O(log n + k).
+
+        With one run slot (wanx-v1's concurrency) the tasks ahead of a canceled task keep their
+        plans, and the slot the tasks behind it wait for frees when the nearest waiting task of
+        the lane ahead of it ends (or the running one, or now). Returns the redrawn tasks, or
+        None when the shortcut does not apply (more slots, or several tasks running after
+        concurrency was lowered) and the whole lane must be redrawn by `replan`.
+        """
+        if concurrency != 1 or len(self._slots) != 1:
+            return None
+        index.sync(now_ms)
+        position = index.position(canceled.task_id)
+        started = [at for at, task in index.started.items() if task.request.model == self.name]
+        if position is None or len(started) > 1 or any(at > position for at in started):
+            return None
+        ring, keyed = index.ring_of(self.name)
+        mine = ring.bisect_left(position) if keyed else position
+        ahead = ring.newest(PENDING_FLAG, ring.head, mine, 0, 1)  # the nearest waiting
+        if ahead:
+            slot = index.task(ring.key(ahead[0]) if keyed else ahead[0]).plan.end_ms
+        elif started:
+            slot = index.started[started[0]].plan.end_ms
+        else:
+            slot = now_ms
+        redrawn = []
+        for behind in range(mine + 1, ring.tail):
+            if ring.state(behind) != PENDING:
+                continue
+            task = index.task(ring.key(behind) if keyed else behind)
+            plan = task.plan
+            plan.start_at(max(plan.submit_ms + queue_ms, slot, now_ms))
+            slot = plan.end_ms
+            redrawn.append(task)
+        self._slots = [slot]
+        return redrawn
+
 
 class Account:
-    """One account's tasks in submission order, and a run queue (lane) per model."""
+    """One account's tasks in submission order (indexed), and a run queue (lane) per model."""
 
-    __slots__ = ("_concurrency", "_lanes", "dead", "name", "tasks")
+    __slots__ = ("_concurrency", "_lanes", "hidden", "index", "name")
 
     def __init__(self, name: str, concurrency: PerLane = 1) -> None:
         self.name = name
-        #: Every kept task, oldest first. Tasks mostly expire oldest first, so purged ones are
-        #: dropped from the front at once; the few stuck behind a longer-lived one are swept
-        #: once half the index is dead.
-        self.tasks: deque[Task] = deque()
-        self.dead = 0
+        #: Every kept task, oldest first, indexed for listing (`domain/taskindex.py`).
+        self.index = TaskIndex()
+        #: Synchronous calls that hand out no task id: kept (for their images and the control
+        #: plane) but neither indexed for listing nor queued.
+        self.hidden: dict[str, Task] = {}
         self._concurrency = _per_lane(concurrency)
         self._lanes: dict[str, Lane] = {}
 
     def lane(self, key: str) -> Lane:
         lane = self._lanes.get(key)
         if lane is None:
-            lane = self._lanes[key] = Lane(self._concurrency(key))
+            lane = self._lanes[key] = Lane(key, self._concurrency(key))
         return lane
 
     def plan(self, submit_ms: int, queue_ms: int, run_ms: int, lane: str = "") -> Plan:
@@ -111,10 +154,12 @@ class Account:
 
     def admit(self, task: Task, now_ms: int, lane: str | None = "") -> None:
         """Take a task planned by `plan` into the index and its lane; a task planned on its
-        own, outside every queue (a synchronous call), has `lane` None."""
-        self.tasks.append(task)
-        if lane is not None:
-            self.lane(lane).admit(task, now_ms)
+        own, outside every queue (a synchronous call with no task id), has `lane` None."""
+        if lane is None:
+            self.hidden[task.task_id] = task
+            return
+        self.index.add(task, now_ms)
+        self.lane(lane).admit(task, now_ms)
 
     def replan(self, queue_ms: PerLane, concurrency: PerLane, now_ms: int) -> list[Task]:
         """Redraw every lane's waiting tasks; `queue_ms` and `concurrency` may vary by lane."""
@@ -125,13 +170,33 @@ class Account:
             redrawn += lane.replan(queue_of(key), concurrency_of(key), now_ms)
         return redrawn
 
-    def forget(self) -> None:
-        """Note that one of this account's tasks was purged, and let go of what is dead."""
-        self.dead += 1
-        tasks = self.tasks
-        while tasks and tasks[0].purged:
-            tasks.popleft()
-            self.dead -= 1
-        if self.dead * 2 >= len(tasks):
-            self.tasks = deque(task for task in tasks if not task.purged)
-            self.dead = 0
+    def replan_behind(
+        self, canceled: Task, queue_ms: int, concurrency: int, now_ms: int
+    ) -> list[Task] | None:
+        """After a cancel, redraw the tasks of the canceled one's lane behind it (see Lane)."""
+        lane = self._lanes.get(canceled.request.model)
+        if lane is None:
+            return None
+        return lane.replan_behind(canceled, queue_ms, concurrency, now_ms, self.index)
+
+    def watch(self, task: Task) -> None:
+        """A task's plan moved: its indexed status follows."""
+        self.index.watch(task)
+
+    def forget(self, task: Task) -> None:
+        """One of this account's tasks was purged."""
+        if self.hidden.pop(task.task_id, None) is None:
+            self.index.forget(task)
+
+    @property
+    def tasks(self) -> Iterator[Task]:
+        """Every kept task, oldest first."""
+        if not self.hidden:
+            return self.index.live()
+        return heapq.merge(
+            self.index.live(), self.hidden.values(), key=lambda task: task.plan.submit_ms
+        )
+
+    def __len__(self) -> int:
+        """How many tasks are kept."""
+        return len(self.index) + len(self.hidden)
