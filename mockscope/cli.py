@@ -11,6 +11,7 @@ import click
 
 from mockscope.backend import BackendConfig
 from mockscope.domain.clock import ManualClock, SystemClock
+from mockscope.domain.ratelimit import Limits
 from mockscope.scenarios import reading
 from mockscope.scenarios.rules import ScenarioError
 from mockscope.server import MockServer, tune_gc_for_serving
@@ -74,6 +75,12 @@ def main() -> None:
     type=click.IntRange(min=1),
     help="How many requests the journal keeps.",
 )
+@click.option(
+    "--retry-after",
+    is_flag=True,
+    help="Send Retry-After with 429 answers (the live service sends none; the journal's "
+    "Retry-After check needs it).",
+)
 @click.option("--quiet", is_flag=True, help="No per-request log lines.")
 def serve(
     host: str,
@@ -85,6 +92,7 @@ def serve(
     control_token: str,
     scenario_file: str | None,
     journal_size: int,
+    retry_after: bool,
     quiet: bool,
 ) -> None:
     """Serve the fake API until Ctrl-C or SIGTERM."""
@@ -104,6 +112,7 @@ def serve(
         port=port,
         clock=clock,
         api_keys=set(api_keys) if api_keys else None,
+        limits=Limits(retry_after=True) if retry_after else None,
         seed=seed,
         public_url=public_url,
         control_token=control_token,

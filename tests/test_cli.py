@@ -138,3 +138,15 @@ def test_the_documented_example_scenario_is_valid() -> None:
     rules, seed = checked(read_file(ROOT / "examples" / "chaos.yaml"))
     assert seed == 42
     assert [rule.outcome.kind for rule in rules] == ["failed", "partial", "error", "lost", "delay"]
+
+
+def test_serve_sends_retry_after_only_when_asked() -> None:
+    for flags, expected in (((), None), (("--retry-after",), "1")):
+        with serve("--time-scale", "0", "--quiet", *flags) as (process, url):
+            answers = [
+                httpx.post(url + CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS) for _ in range(3)
+            ]
+            _stop(process, signal.SIGTERM)
+        assert [answer.status_code for answer in answers] == [200, 200, 429]
+        assert answers[2].headers.get("Retry-After") == expected
+        assert_conforms("create_task", answers[2])

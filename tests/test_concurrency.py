@@ -2,6 +2,7 @@
 
 The clock runs 20 times faster than real time, so a one-second window is 50 ms of waiting;
 what is checked does not depend on timing: the server's own record of accepted submissions.
+The submitters pace themselves by Retry-After, which the fake sends only when asked to.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 
 import aiohttp
 
-from mockscope import MockServer, SystemClock
+from mockscope import Limits, MockServer, SystemClock
 from tests.support import CREATE_PATH, assert_schema_conformance, headers_for
 
 TIME_SCALE = 20.0
@@ -46,7 +47,9 @@ def test_64_concurrent_submitters_never_get_more_than_2_per_sliding_second() -> 
             )
         return refusals
 
-    with MockServer(clock=SystemClock(TIME_SCALE), validate_responses=True) as server:
+    with MockServer(
+        clock=SystemClock(TIME_SCALE), limits=Limits(retry_after=True), validate_responses=True
+    ) as server:
         refusals = asyncio.run(run(server))
         accepted = [task.plan.submit_ms for task in server.backend.tasks()]
         assert_schema_conformance(server)
@@ -77,7 +80,9 @@ def test_a_submitter_that_waits_retry_after_is_never_refused_again() -> None:
         async with aiohttp.ClientSession(server.url) as session:
             return await asyncio.gather(*(paced(session, f"sk-{k}") for k in range(8)))
 
-    with MockServer(clock=SystemClock(TIME_SCALE), validate_responses=True) as server:
+    with MockServer(
+        clock=SystemClock(TIME_SCALE), limits=Limits(retry_after=True), validate_responses=True
+    ) as server:
         outcomes = asyncio.run(run(server))
         assert_schema_conformance(server)
     assert all(outcome for outcome in outcomes), "each account was throttled at least once"

@@ -260,7 +260,8 @@ class Backend:
     def _throttle(self, operation: Operation, caller: Caller, now: int, model: str = "") -> None:
         decision = self.limiter.check(operation, caller.account, now, model)
         if not decision.allowed:
-            raise errors.RateQuotaExceeded(decision.retry_after_ms / 1000)
+            retry_after = decision.retry_after_ms / 1000 if self.limits.retry_after else None
+            raise errors.RateQuotaExceeded(retry_after)
 
     def _replan(self, account_name: str, now: int) -> None:
         account = self.store.account_or_none(account_name)

@@ -65,7 +65,7 @@ def error_response(request: web.Request, status: int, code: str, message: str) -
 
 def dashscope_error_response(request: web.Request, error: errors.DashScopeError) -> web.Response:
     response = error_response(request, status_for(error), error.code, error.message)
-    if isinstance(error, errors.RateQuotaExceeded):
+    if isinstance(error, errors.RateQuotaExceeded) and error.retry_after_s is not None:
         response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after_s)))
     return response
 

@@ -90,6 +90,7 @@ def test_limits_read_as_the_live_defaults(api: httpx.Client) -> None:
         "upload_per_second": 100,
         "create_per_model": {},
         "concurrency": 1,
+        "retry_after": False,
     }
 
 

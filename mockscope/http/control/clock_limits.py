@@ -89,6 +89,7 @@ def _limits_body(limits: Limits) -> dict[str, Any]:
         "upload_per_second": limits.upload_per_second,
         "create_per_model": dict(limits.create_per_model),
         "concurrency": limits.concurrency,
+        "retry_after": limits.retry_after,
     }
 
 
