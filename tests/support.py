@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +20,21 @@ SUBMIT_HEADERS = {
     "Content-Type": "application/json",
 }
 READ_HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+
+
+#: jsonschema's own phrasing and Python reprs, which no answer of the fake may carry.
+_NOT_THE_SERVICE = re.compile(
+    r"is not of type|is not one of|is a required property|is not valid under|"
+    r"is (less|greater) than the (minimum|maximum)|is too (long|short)|does not match '|"
+    r"Additional properties|was unexpected|\bNone\b|\bTrue\b|\bFalse\b|'[^'`]*' is |\['"
+)
+
+
+def assert_service_voice(message: str) -> None:
+    """An error message as the service words it: no jsonschema phrasing, no Python values."""
+    assert message, "an error message is never empty"
+    found = _NOT_THE_SERVICE.search(message)
+    assert found is None, f"jsonschema phrasing in {message!r}: {found.group(0)!r}"
 
 
 def assert_schema_conformance(server: MockServer) -> None:

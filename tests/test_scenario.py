@@ -35,8 +35,8 @@ def test_the_one_line_form_reads_numbers_and_lists() -> None:
     [
         ("", "names no outcome"),
         ("failed; code", "name=value"),
-        ("explode", "is not one of"),
-        ("delay", "is not valid under any of the given schemas"),
+        ("explode", "`rules.0.outcome` must be one of failed, partial"),
+        ("delay", "`rules.0.seconds` is missing"),
         ("delay; seconds=1; code=X", "code"),
         ("error; status=302", "400"),
         ("polls; running=5; done=2", "`done` must not come before `running`"),

@@ -20,6 +20,7 @@ from mockscope.domain.ratelimit import Limits, RateLimiter
 from mockscope.domain.store import TaskStore
 from mockscope.domain.tasks import Task, TaskRequest, TaskView
 from mockscope.domain.uploads import Certificate, UploadForm, Uploads
+from mockscope.domain.urls import check_input_url
 from mockscope.scenarios.reading import rules_from_document
 from mockscope.scenarios.rules import Outcome as ScenarioOutcome
 from mockscope.scenarios.rules import Rule, Scenario
@@ -274,8 +275,12 @@ class Backend:
     def _check_reference(
         self, caller: Caller, reference: str | None, resolve_oss: bool, now: int
     ) -> None:
-        """An `oss://` reference must be asked to be resolved, and name a current upload."""
-        if reference is None or not reference.startswith("oss://"):
+        """A reference is a URL; an `oss://` one must be asked to be resolved, and name a
+        current upload."""
+        if reference is None:
+            return
+        check_input_url(reference)
+        if not reference.startswith("oss://"):
             return
         if not resolve_oss:
             raise errors.InvalidParameter(errors.OSS_UNRESOLVED_MESSAGE)

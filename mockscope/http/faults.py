@@ -74,7 +74,7 @@ def header_rule(value: str) -> Rule:
         mapping = parse_header(value)
         problems = sorted(schemas.validator(RULE_SCHEMA).iter_errors(mapping), key=str)
         if problems:
-            raise ScenarioError("; ".join(problem.message for problem in problems[:3]))
+            raise ScenarioError(schemas.describe_each(problems))
         return rule_from_mapping(mapping, where=SCENARIO_HEADER)
     except ScenarioError as error:
         raise errors.InvalidParameter(f"Invalid {SCENARIO_HEADER} `{value}`: {error}.") from None

@@ -41,6 +41,12 @@ MESSAGES: Mapping[str, str] = {
     "Arrearage": "Access denied, please make sure your account is in good standing.",
     "AccessDenied": errors.AccessDenied.default_message,
 }
+#: Wording where an error answered at once (outcome `error`) differs from the same code ending a
+#: task: content inspection at submit answers "Input data ..." [LIVE, wan family facts §5], while
+#: inspection of the output fails the task with "Output data ..." [DOC S3].
+ANSWER_MESSAGES: Mapping[str, str] = {
+    "DataInspectionFailed": "Input data may contain inappropriate content.",
+}
 #: The HTTP status an injected error gets when the scenario names only its code.
 STATUSES: Mapping[str, int] = {
     "InternalError": 500,
@@ -145,7 +151,8 @@ def _checked_params(kind: str, params: dict[str, Any], where: str) -> dict[str, 
         default_code = {"failed": "InternalError.Algo", "partial": "InternalError.Timeout"}
         code = params.setdefault("code", default_code.get(kind, "InternalError"))
         if "message" not in params:
-            params["message"] = MESSAGES.get(code, f"The task failed with {code}.")
+            answered = ANSWER_MESSAGES.get(code) if kind == "error" else None
+            params["message"] = answered or MESSAGES.get(code, f"The task failed with {code}.")
     if kind == "partial" and "items" not in params:
         params.setdefault("failed", 1)
     elif kind == "error":
@@ -181,8 +188,8 @@ def checked(document: Mapping[str, Any]) -> tuple[list[Rule], int | None]:
     """The rules and seed of a document, or a ScenarioError listing what is wrong."""
     problems = sorted(schemas.validator(SCHEMA).iter_errors(document), key=lambda e: list(e.path))
     if problems:
-        lines = [f"{_where(problem.absolute_path)}: {problem.message}" for problem in problems[:5]]
-        raise ScenarioError("; ".join(lines))
+        # Worded without jsonschema's Python reprs: this text reaches HTTP answers.
+        raise ScenarioError(schemas.describe_each(problems, limit=5))
     return rules_from_document(document), document.get("seed")
 
 

@@ -44,6 +44,21 @@ def test_the_sdk_uploads_a_local_file_and_submits_it_as_oss(
     assert stored.content_type == "image/png"
 
 
+def test_a_local_path_the_sdk_cannot_upload_is_refused_as_an_invalid_url(
+    sdk: VirtualTime, server: MockServer, tmp_path: Path
+) -> None:
+    # The SDK uploads only files that exist; a missing one goes out unchanged, as a path.
+    missing = tmp_path / "no-such-girl.png"
+    response = ImageSynthesis.async_call(model="wanx-v1", prompt="a cat", ref_img=str(missing))
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert (response.code, response.message) == (
+        "InvalidURL",
+        "Invalid URL provided in your request.",
+    )
+    assert [entry.operation for entry in server.journal.entries()] == [Operation.CREATE]
+    assert list(server.backend.tasks()) == []
+
+
 def _certificate(api: httpx.Client) -> dict[str, str]:
     response = api.get(
         "/api/v1/uploads", params={"action": "getPolicy", "model": "wanx-v1"}, headers=READ_HEADERS

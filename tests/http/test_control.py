@@ -10,7 +10,7 @@ from mockscope import ManualClock, MockServer
 from mockscope.domain import errors
 from mockscope.domain.clock import DEFAULT_MANUAL_START_MS
 from mockscope.http.control import clock_limits
-from tests.support import read_task, submit
+from tests.support import assert_service_voice, read_task, submit
 
 
 def test_clock_reports_manual_time(api: httpx.Client) -> None:
@@ -40,6 +40,7 @@ def test_bad_advances_are_refused_and_change_nothing(
     response = api.post("/_mockscope/clock/advance", content=body)
     assert response.status_code == 400
     assert response.json()["code"] in {"InvalidParameter", "BadRequest.IllegalInput"}
+    assert_service_voice(response.json()["message"])
     assert server.clock.now_ms() == DEFAULT_MANUAL_START_MS
 
 

@@ -15,6 +15,7 @@ from tests.support import (
     CREATE_PATH,
     READ_HEADERS,
     SUBMIT_HEADERS,
+    assert_service_voice,
     read_task,
     validated_server,
 )
@@ -154,6 +155,18 @@ def test_injected_errors_answer_the_envelope_and_create_nothing(
     assert list(server.backend.tasks()) == []
 
 
+def test_content_inspection_speaks_of_the_input_at_submit_and_of_the_output_in_a_task(
+    api: httpx.Client, server: MockServer
+) -> None:
+    refused = _create(api, "error; code=DataInspectionFailed")
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "DataInspectionFailed"
+    assert refused.json()["message"] == "Input data may contain inappropriate content."
+    task_id = _task_id(_create(api, "failed; code=DataInspectionFailed"))
+    server.clock.advance(60)
+    assert read_task(api, task_id)["message"] == "Output data may contain inappropriate content."
+
+
 @pytest.mark.parametrize(
     ("declared", "failure"),
     [("reset", httpx.ReadError), ("empty", httpx.RemoteProtocolError)],
@@ -275,11 +288,12 @@ def test_a_malformed_scenario_is_refused_and_the_old_one_stays(
     api: httpx.Client, server: MockServer
 ) -> None:
     server.set_scenario(["reset; times=once"])
-    with pytest.raises(ScenarioError, match="explode"):
+    with pytest.raises(ScenarioError, match=r"`rules\.1\.outcome` must be one of"):
         server.set_scenario(["failed", "explode"])
     response = api.post("/_mockscope/scenarios", json={"rules": [{"outcome": "delay"}]})
     assert response.status_code == 400
-    assert "Invalid scenario" in response.json()["message"]
+    assert response.json()["message"].startswith("Invalid scenario: ")
+    assert_service_voice(response.json()["message"])
     kept = api.get("/_mockscope/scenarios").json()["rules"]
     assert [entry["rule"]["outcome"] for entry in kept] == ["reset"]
 
@@ -287,7 +301,11 @@ def test_a_malformed_scenario_is_refused_and_the_old_one_stays(
 def test_a_malformed_header_is_a_clear_400(api: httpx.Client, server: MockServer) -> None:
     response = _create(api, "partial; failed=lots")
     assert response.status_code == 400
-    assert "X-Mockscope-Scenario" in response.json()["message"]
+    assert response.json()["message"] == (
+        "Invalid X-Mockscope-Scenario `partial; failed=lots`: "
+        "Parameter `failed` must be an integer between 1 and 3."
+    )
+    assert_service_voice(response.json()["message"].split(":", 1)[1])
     assert list(server.backend.tasks()) == []
 
 

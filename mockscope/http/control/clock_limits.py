@@ -140,7 +140,7 @@ def validated(raw: bytes, schema_name: str, what: str) -> dict[str, Any]:
     body = decode_json(raw)
     schema = schemas.request_schema(schema_name)
     if not schema.is_valid(body):
-        details = "; ".join(sorted(error.message for error in schema.errors(body)))
+        details = schemas.describe_each(schema.errors(body))
         raise errors.InvalidParameter(f"Invalid {what}: {details}.")
     assert isinstance(body, dict)
     return body
