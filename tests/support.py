@@ -37,6 +37,34 @@ def assert_service_voice(message: str) -> None:
     assert found is None, f"jsonschema phrasing in {message!r}: {found.group(0)!r}"
 
 
+#: A result URL as the fake hands them out: shaped like a live signed OSS URL, on the fake's host.
+RESULT_URL = re.compile(
+    r"^(?P<base>https?://[^/?#]+(?:/[^?#]*)?)/results/"
+    r"(?P<key>[0-9a-f]{2}/[0-9a-f]{2}/\d{8}/(?P<task_id>[^/?#]+)/"
+    r"(?P<file>[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})"
+    r"-(?P<number>\d+)\.png)"
+    r"\?Expires=(?P<expires>\d+)&OSSAccessKeyId=(?P<key_id>LTAI[0-9A-Za-z]+)"
+    r"&Signature=(?P<signature>[0-9A-Za-z%]+)$"
+)
+
+
+def result_url_parts(url: str) -> dict[str, str]:
+    """The parts of a result URL, which must have the live shape (see RESULT_URL)."""
+    found = RESULT_URL.match(url)
+    assert found is not None, f"not a signed result URL: {url}"
+    return found.groupdict()
+
+
+def result_url_for(server: MockServer, task_id: str, index: int) -> str:
+    """The URL the fake would hand out for image `index` (from 0) of a finished task, whether
+    or not that image exists: for reaching an object with a signature that holds."""
+    from mockscope.http.serialize import result_url
+
+    task = next(task for task in server.backend.tasks() if task.task_id == task_id)
+    objects = server.backend.objects
+    return result_url(server.url, task_id, index, task.plan.end_ms, objects)
+
+
 def assert_schema_conformance(server: MockServer) -> None:
     """The one check every test's server goes through: no response broke schemas/."""
     violations = server.schema_violations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -11,10 +13,11 @@ from mockscope.domain.accounts import AccountSpec
 from mockscope.domain.clock import Clock, ManualClock
 from mockscope.domain.identity import Caller, Directory
 from mockscope.domain.ids import IdSource
-from mockscope.domain.images import ImageCache
+from mockscope.domain.images import ImageCache, Rendered
 from mockscope.domain.journal import Journal
 from mockscope.domain.lifecycle import TaskStatus, Timing
 from mockscope.domain.listing import ListQuery, TaskPage, list_tasks
+from mockscope.domain.objects import ResultObjects
 from mockscope.domain.operations import Operation
 from mockscope.domain.ratelimit import Limits, RateLimiter
 from mockscope.domain.store import TaskStore
@@ -68,6 +71,8 @@ class ImageSpec:
     height: int
     prompt: str
     seed: int
+    #: When the image was made (its task's end): its Last-Modified.
+    made_ms: int = 0
 
 
 class ResultGone(Exception):
@@ -89,7 +94,11 @@ class Backend:
         self.limiter = RateLimiter(config.limits)
         self.store = TaskStore(config.retention_ms, config.limits.concurrency)
         self.journal = Journal(config.journal_size)
-        self.uploads = Uploads(secret=f"mockscope/{config.seed}/{id(self)}".encode())
+        secret = _server_secret(config.seed)
+        self.uploads = Uploads(secret=secret + b"/uploads")
+        self.objects = ResultObjects(
+            secret + b"/results", _oss_access_key_id(secret), config.retention_ms
+        )
         self.scenario = self._initial_scenario()
         self._images = ImageCache()
         self._submissions = 0
@@ -189,11 +198,20 @@ class Backend:
         dimensions = task.request.dimensions
         assert dimensions is not None, "a SUCCEEDED task always has a supported size"
         width, height = dimensions
-        return ImageSpec(width, height, task.request.prompt, task.image_seed(index))
+        assert view.end_ms is not None
+        return ImageSpec(width, height, task.request.prompt, task.image_seed(index), view.end_ms)
 
     def render(self, spec: ImageSpec) -> bytes:
         """The PNG for an image spec; thread-safe, so it can run off the event loop."""
-        return self._images.render(spec.width, spec.height, spec.prompt, spec.seed)
+        return self.rendered(spec).png
+
+    def rendered(self, spec: ImageSpec) -> Rendered:
+        """The image for a spec with its MD5; thread-safe, so it can run off the event loop."""
+        return self._images.rendered(spec.width, spec.height, spec.prompt, spec.seed)
+
+    def cached_image(self, spec: ImageSpec) -> Rendered | None:
+        """The image if it was rendered lately: no need to leave the event loop for it."""
+        return self._images.cached(spec.width, spec.height, spec.prompt, spec.seed)
 
     # -- control --------------------------------------------------------------------------------
 
@@ -310,6 +328,20 @@ class Backend:
         if task is None or task.account != caller.account or self.store.is_expired(task, now):
             return None
         return task
+
+
+def _server_secret(seed: int | None) -> bytes:
+    """What a server signs with: from the seed (the same URLs run after run), else random."""
+    if seed is None:
+        return secrets.token_bytes(32)
+    return hashlib.sha256(f"mockscope/secret/{seed}".encode()).digest()
+
+
+def _oss_access_key_id(secret: bytes) -> str:
+    """An id shaped like a live OSSAccessKeyId (LTAI5t + 18 characters) that says it is the
+    fake's: the signed result URLs carry it."""
+    tail = hashlib.sha256(secret + b"/access-key-id").hexdigest()[:9]
+    return f"LTAI5tMockscope{tail}"
 
 
 def with_overrides(config: BackendConfig, **overrides: Any) -> BackendConfig:

@@ -29,7 +29,7 @@ ROUTES: tuple[tuple[str, str, ApiHandler, Operation], ...] = (
     ("POST", CREATE_PATH, handlers.create_task, Operation.CREATE),
     ("GET", f"{API}/tasks", handlers.list_tasks, Operation.LIST),
     ("POST", f"{API}/tasks/{{task_id}}/cancel", handlers.cancel_task, Operation.CANCEL),
-    ("GET", "/results/{task_id}/{index:\\d{1,9}}.png", storage.download_result, Operation.DOWNLOAD),
+    ("GET", "/results/{key:.+}", storage.download_result, Operation.DOWNLOAD),
     ("GET", f"{API}/uploads", storage.get_upload_policy, Operation.UPLOAD),
     ("POST", storage.UPLOAD_PATH, storage.upload_file, Operation.UPLOAD),
 )
@@ -39,7 +39,7 @@ OPERATION_IDS = {
     CREATE_PATH: "create_task",
     f"{API}/tasks": "list_tasks",
     f"{API}/tasks/{{task_id}}/cancel": "cancel_task",
-    "/results/{task_id}/{index:\\d{1,9}}.png": "download_result",
+    "/results/{key:.+}": "download_result",
     f"{API}/uploads": "get_upload_policy",
     storage.UPLOAD_PATH: "upload_file",
 }
@@ -75,11 +75,14 @@ def create_app(
     app[CONTROL_TOKEN] = control_token
     app[WAITERS] = set()
     app.on_shutdown.append(_let_go_of_waiters)
-    bodies = TaskBodies()
+    bodies = TaskBodies(backend.objects)
     for method, path, handler, operation in ROUTES:
         answer = api_route(operation, handler, backend, bodies)
         operation_id = OPERATION_IDS[path]
-        if not path.startswith(API):
+        if not path.startswith(API) and method == "GET":
+            # Object storage answers HEAD as well (judged on its own signature).
+            app.router.add_get(path, answer, name=operation_id, allow_head=True)
+        elif not path.startswith(API):
             app.router.add_route(method, path, answer, name=operation_id)
         elif "{" in path:
             # One pattern with an optional slash: each dynamic route costs a regex per start.

@@ -3,7 +3,11 @@ certificate (getPolicy) and the form upload it points at.
 
 Errors here are OSS-style XML documents, not DashScope envelopes: result URLs and the upload host
 point at object storage in the live service, and clients that talk to them see storage errors.
-The upload endpoint answers exactly 200 (or 204) with no body on success.
+Result URLs are V1-signed object URLs (see `mockscope.domain.objects`): a download is checked as
+OSS checks one (expiry, then key id, then signature, verb included) before the object is looked
+up, and served with OSS's headers, ranges and conditional requests (`mockscope.http.objects`).
+The upload endpoint answers exactly 200 (or 204) with no body on success, with the stored
+object's ETag.
 """
 
 from __future__ import annotations
@@ -13,8 +17,15 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-from mockscope.backend import ResultGone
+from mockscope.backend import Backend, ResultGone
 from mockscope.domain import errors
+from mockscope.domain.objects import (
+    EXPIRED_MESSAGE,
+    NO_SUCH_KEY_MESSAGE,
+    ObjectError,
+    iso8601,
+    parse_key,
+)
 from mockscope.domain.operations import Operation
 from mockscope.domain.uploads import (
     ACCESS_KEY_ID,
@@ -28,48 +39,98 @@ from mockscope.http.envelopes import log
 from mockscope.http.exchange import Note
 from mockscope.http.handlers import base_url, caller_of
 from mockscope.http.keys import BACKEND
+from mockscope.http.objects import etag_of, object_response
 from mockscope.http.serialize import json_response
 
 UPLOAD_PATH = "/oss"
 
-_NO_SUCH_KEY = ("NoSuchKey", "The specified key does not exist.")
-_EXPIRED = ("AccessDenied", "Request has expired.")
+#: The HTTP status of each OSS error code the result bucket answers with.
+OSS_STATUSES = {
+    "AccessDenied": 403,
+    "InvalidAccessKeyId": 403,
+    "SignatureDoesNotMatch": 403,
+    "NoSuchKey": 404,
+    "PreconditionFailed": 412,
+    "InvalidRange": 416,
+}
 
 
 async def download_result(request: web.Request, noted: Note) -> web.Response:
     backend = noted.backend
-    task_id = noted.task_id = request.match_info["task_id"]
-    index = int(request.match_info["index"])
+    key = request.match_info["key"]
+    named = parse_key(key)
+    noted.task_id = named.task_id if named is not None else None
     outcomes = faults.resolve(request, noted, Operation.DOWNLOAD)
     if outcomes.request is not None:
         await faults.before(request, outcomes.request)
-    try:
-        spec = backend.result_image(task_id, index)
-    except ResultGone as gone:
-        status, (code, message) = (403, _EXPIRED) if gone.expired else (404, _NO_SUCH_KEY)
-        return storage_error(request, status, code, message)
-    # Rendering takes milliseconds of CPU: keep it off the event loop.
-    png = await asyncio.get_running_loop().run_in_executor(None, backend.render, spec)
-    response = web.Response(body=png, content_type="image/png")
+    response = await _read_object(request, backend, key)
     if outcomes.request is not None:
         return await faults.after(request, outcomes.request, response)
     return response
 
 
-def storage_error(request: web.Request, status: int, code: str, message: str) -> web.Response:
-    """An OSS-style XML error document."""
-    request_id = request.app[BACKEND].new_request_id().replace("-", "").upper()[:24]
+async def _read_object(request: web.Request, backend: Backend, key: str) -> web.Response:
+    """A signed GET or HEAD of a result image, judged and answered as OSS does."""
+    now = backend.clock.now_ms()
+    try:
+        found = backend.objects.verify(request.method, key, request.query, request.headers, now)
+        if found is None:
+            raise ObjectError("NoSuchKey", NO_SUCH_KEY_MESSAGE)
+        spec = backend.result_image(found.task_id, found.index)
+    except ObjectError as refused:
+        return object_error(request, refused)
+    except ResultGone as gone:
+        if gone.expired:
+            # Only in the last second of a URL's day: the task went, its Expires not quite.
+            details = (("ServerTime", iso8601(now)),)
+            return object_error(request, ObjectError("AccessDenied", EXPIRED_MESSAGE, details))
+        return object_error(request, ObjectError("NoSuchKey", NO_SUCH_KEY_MESSAGE))
+    image = backend.cached_image(spec)
+    if image is None:
+        # Rendering takes milliseconds of CPU: keep it off the event loop.
+        image = await asyncio.get_running_loop().run_in_executor(None, backend.rendered, spec)
+    try:
+        return object_response(request, image, spec.made_ms, oss_request_id(backend))
+    except ObjectError as refused:
+        response = object_error(request, refused)
+        if refused.code == "InvalidRange":
+            response.headers["Content-Range"] = f"bytes */{len(image.png)}"
+        return response
+
+
+def object_error(request: web.Request, refused: ObjectError) -> web.Response:
+    status = OSS_STATUSES.get(refused.code, 403)
+    return storage_error(request, status, refused.code, refused.message, refused.details)
+
+
+def oss_request_id(backend: Backend) -> str:
+    """An OSS request id: 24 upper-case hex digits (e.g. `559CC9BDC755F95A64485981`)."""
+    return backend.new_request_id().replace("-", "").upper()[:24]
+
+
+def storage_error(
+    request: web.Request,
+    status: int,
+    code: str,
+    message: str,
+    details: tuple[tuple[str, str], ...] = (),
+) -> web.Response:
+    """An OSS-style XML error document; `details` are the extra elements some errors carry
+    (`Expires` and `ServerTime` for an expired URL, `StringToSign` for a bad signature)."""
+    request_id = oss_request_id(request.app[BACKEND])
+    extra = "".join(f"  <{name}>{escape(value)}</{name}>\n" for name, value in details)
     document = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         "<Error>\n"
         f"  <Code>{code}</Code>\n"
-        f"  <Message>{message}</Message>\n"
+        f"  <Message>{escape(message)}</Message>\n"
+        f"{extra}"
         f"  <RequestId>{request_id}</RequestId>\n"
         f"  <HostId>{escape(request.host)}</HostId>\n"
         f"  <Key>{escape(request.path.lstrip('/'))}</Key>\n"
         "</Error>\n"
     )
-    headers = {"x-oss-request-id": request_id}
+    headers = {"x-oss-request-id": request_id, "Server": "AliyunOSS"}
     return web.Response(
         text=document, status=status, content_type="application/xml", headers=headers
     )
@@ -121,10 +182,17 @@ async def upload_file(request: web.Request, noted: Note) -> web.Response:
                 data=data,
                 content_type=str(form.get("x-oss-content-type", upload.content_type)),
                 forbid_overwrite=str(form.get("x-oss-forbid-overwrite", "")).lower() == "true",
+                access_key_id=str(form.get("OSSAccessKeyId", "")),
             )
         )
     except StorageError as refused:
         return storage_error(request, refused.status, refused.code, refused.message)
-    # OSS answers 204 unless the form asks for another success status.
+    # OSS answers 204 unless the form asks for another success status, with the new object's
+    # ETag (the MD5 of what was stored) and its request id.
     status = 200 if form.get("success_action_status") == "200" else 204
-    return web.Response(status=status)
+    headers = {
+        "ETag": etag_of(data),
+        "x-oss-request-id": oss_request_id(noted.backend),
+        "Server": "AliyunOSS",
+    }
+    return web.Response(status=status, headers=headers)

@@ -131,24 +131,28 @@ def test_bad_limits_are_refused_whole(api: httpx.Client, body: bytes) -> None:
     assert api.get("/_mockscope/limits").json() == before
 
 
+OTHER_KEY = "sk-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
 def test_tasks_lists_every_account_with_plans(api: httpx.Client, server: MockServer) -> None:
     mine = submit(api, n=1)
     theirs = api.post(
         "/api/v1/services/aigc/text2image/image-synthesis",
         json={"model": "wanx-v1", "input": {"prompt": "p"}, "parameters": {"n": 2}},
-        headers={"Authorization": "Bearer sk-other", "X-DashScope-Async": "enable"},
+        headers={"Authorization": f"Bearer {OTHER_KEY}", "X-DashScope-Async": "enable"},
     ).json()["output"]["task_id"]
     body = api.get("/_mockscope/tasks").json()
     assert body["now_ms"] == server.clock.now_ms()
+    # An account that is just its key is shown by the key masked (a short one fully).
     by_account = {entry["account"]: entry["tasks"] for entry in body["accounts"]}
-    assert [task["task_id"] for task in by_account["sk-test"]] == [mine]
-    assert [task["task_id"] for task in by_account["sk-other"]] == [theirs]
-    plan = by_account["sk-other"][0]
+    assert [task["task_id"] for task in by_account["sk-…"]] == [mine]
+    assert [task["task_id"] for task in by_account["sk-…e1f0"]] == [theirs]
+    plan = by_account["sk-…e1f0"][0]
     assert plan["n"] == 2
     assert plan["scheduled_ms"] == plan["submit_ms"] + 14
     assert plan["expires_ms"] == plan["end_ms"] + 24 * 3600 * 1000
-    only = api.get("/_mockscope/tasks", params={"account": "sk-other"}).json()
-    assert [entry["account"] for entry in only["accounts"]] == ["sk-other"]
+    only = api.get("/_mockscope/tasks", params={"account": OTHER_KEY}).json()
+    assert [entry["account"] for entry in only["accounts"]] == ["sk-…e1f0"]
 
 
 def test_reset_of_one_account_keeps_the_others(api: httpx.Client, server: MockServer) -> None:

@@ -17,6 +17,7 @@ from tests.support import (
     SUBMIT_HEADERS,
     assert_service_voice,
     read_task,
+    result_url_for,
     validated_server,
 )
 
@@ -72,7 +73,7 @@ def test_partial_failure_succeeds_with_failed_items_counted(
     assert output["task_metrics"] == {"TOTAL": 4, "SUCCEEDED": 2, "FAILED": 2}
     assert body["usage"] == {"image_count": 2}
     assert api.get(results[0]["url"]).status_code == 200
-    assert api.get(f"/results/{task_id}/1.png").status_code == 404
+    assert api.get(result_url_for(server, task_id, 1)).status_code == 404
 
 
 def test_partial_failure_always_leaves_one_image(api: httpx.Client, server: MockServer) -> None:

@@ -111,8 +111,9 @@ async def list_all_tasks(request: web.Request) -> web.Response:
     backend = request.app[BACKEND]
     only = request.query.get("account")
     now = backend.clock.now_ms()
+    shown = backend.directory.shown  # an account that is just its key shows it masked
     accounts = [
-        {"account": account.name, "tasks": [_plan_body(backend, task, now) for task in kept]}
+        {"account": shown(account.name), "tasks": [_plan_body(backend, task, now) for task in kept]}
         for account in backend.store.accounts()
         if only is None or account.name == only
         for kept in [[task for task in account.tasks if not task.purged]]

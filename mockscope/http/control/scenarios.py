@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from mockscope.domain import errors
-from mockscope.domain.identity import api_key_id
+from mockscope.domain.identity import api_key_id, masked_key
 from mockscope.domain.journal import Entry
 from mockscope.domain.operations import Operation
 from mockscope.http.control.clock_limits import guard
-from mockscope.http.keys import BACKEND, PARAMS
+from mockscope.http.keys import BACKEND, PARAMS, PUBLIC_URL
 from mockscope.http.parse import decode_json, read_body
 from mockscope.http.serialize import json_response, task_body
 from mockscope.scenarios import reading
@@ -22,8 +23,10 @@ SCENARIO_SCHEMA = reading.SCHEMA
 
 async def get_scenario(request: web.Request) -> web.Response:
     guard(request)
-    scenario = request.app[BACKEND].scenario
-    return json_response({"seed": scenario.seed, "rules": [_rule_body(r) for r in scenario.rules]})
+    backend = request.app[BACKEND]
+    scenario, shown = backend.scenario, backend.directory.shown
+    rules = [_rule_body(rule, shown) for rule in scenario.rules]
+    return json_response({"seed": scenario.seed, "rules": rules})
 
 
 async def set_scenario(request: web.Request) -> web.Response:
@@ -58,7 +61,8 @@ async def get_journal(request: web.Request) -> web.Response:
         operation=Operation(operation) if operation else None,
         api_key=query.get("api_key"),
     )
-    body = {"capacity": journal.capacity, "entries": [_entry_body(e) for e in entries]}
+    shown = request.app[BACKEND].directory.shown
+    body = {"capacity": journal.capacity, "entries": [_entry_body(e, shown) for e in entries]}
     return json_response(body)
 
 
@@ -73,19 +77,21 @@ async def finish_task(request: web.Request) -> web.Response:
     guard(request)
     backend = request.app[BACKEND]
     view = backend.finish_task(request[PARAMS]["task_id"])
-    base = f"{request.scheme}://{request.host}"
-    return json_response(task_body(view, backend.new_request_id(), lambda: base))
+    base = request.app[PUBLIC_URL] or f"{request.scheme}://{request.host}"
+    return json_response(task_body(view, backend.new_request_id(), lambda: base, backend.objects))
 
 
-def _rule_body(rule: Rule) -> dict[str, Any]:
+def _rule_body(rule: Rule, shown: Callable[[str], str]) -> dict[str, Any]:
     match = rule.match
     body: dict[str, Any] = {"outcome": rule.outcome.kind, **rule.outcome.params}
     matched: dict[str, Any] = {}
     if match.operations:
         matched["operation"] = sorted(match.operations)
-    for name in ("api_key", "account"):
-        if getattr(match, name) is not None:
-            matched[name] = getattr(match, name)
+    # Keys are shown masked, as everywhere outside the server.
+    if match.api_key is not None:
+        matched["api_key"] = masked_key(match.api_key)
+    if match.account is not None:
+        matched["account"] = shown(match.account)
     if match.prompt is not None:
         matched["prompt"] = match.prompt.pattern
     if match.header is not None:
@@ -97,12 +103,12 @@ def _rule_body(rule: Rule) -> dict[str, Any]:
     return {"rule": body, "calls": rule.calls, "fired": rule.fired}
 
 
-def _entry_body(entry: Entry) -> dict[str, Any]:
+def _entry_body(entry: Entry, shown: Callable[[str], str]) -> dict[str, Any]:
     return {
         "seq": entry.seq,
         "time_ms": entry.time_ms,
         "operation": entry.operation,
-        "account": entry.account,
+        "account": None if entry.account is None else shown(entry.account),
         "api_key_id": None if entry.api_key is None else api_key_id(entry.api_key),
         "task_id": entry.task_id,
         "status": entry.status,
