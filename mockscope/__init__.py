@@ -2,7 +2,7 @@
 
 from mockscope.backend import Backend, BackendConfig
 from mockscope.domain.accounts import AccountSpec
-from mockscope.domain.clock import Clock, ManualClock, SystemClock
+from mockscope.domain.clock import Clock, JumpingClock, ManualClock, SystemClock
 from mockscope.domain.journal import Entry, Journal
 from mockscope.domain.lifecycle import TaskStatus, Timing
 from mockscope.domain.operations import Operation
@@ -18,6 +18,7 @@ __all__ = [
     "Clock",
     "Entry",
     "Journal",
+    "JumpingClock",
     "Limits",
     "ManualClock",
     "MockServer",

@@ -6,12 +6,12 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
-from mockscope.backend import BackendConfig
-from mockscope.domain.clock import ManualClock, SystemClock
-from mockscope.domain.ratelimit import Limits
+from mockscope.options import CLI_OPTIONS, Option, OptionError
 from mockscope.scenarios import reading
 from mockscope.scenarios.rules import ScenarioError
 from mockscope.server import MockServer, tune_gc_for_serving
@@ -25,102 +25,71 @@ def main() -> None:
     """An offline, stateful twin of DashScope's asynchronous wanx-v1 text-to-image API."""
 
 
+def _serve_options(command: Callable[..., None]) -> Callable[..., None]:
+    """One click option per option of mockscope.options that has a `cli` entry."""
+    for spec in reversed(CLI_OPTIONS):
+        cli = spec.cli
+        assert cli is not None
+        if cli.kind == "flag":
+            command = click.option(
+                cli.flag, spec.name, is_flag=True, envvar=cli.envvar, help=cli.help or spec.help
+            )(command)
+            continue
+        command = click.option(
+            cli.flag,
+            spec.name,
+            type=_click_type(spec),
+            default=cli.default,
+            show_default=cli.default not in (None, ""),
+            multiple=cli.multiple,
+            metavar=cli.metavar,
+            envvar=cli.envvar,
+            help=cli.help or spec.help,
+        )(command)
+    return command
+
+
+def _click_type(spec: Option) -> click.ParamType[Any] | type:
+    cli = spec.cli
+    assert cli is not None
+    if cli.kind == "choice":
+        return click.Choice(spec.choices)
+    if cli.kind == "path":
+        return click.Path(exists=True, dir_okay=False)
+    low, high = cli.minimum, cli.maximum
+    if cli.kind == "int" and low is not None:
+        return click.IntRange(int(low), None if high is None else int(high))
+    if cli.kind == "int":
+        return int
+    if cli.kind == "float":
+        return click.FloatRange(min=low)
+    return str
+
+
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port",
-    default=8080,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port to listen on (0 picks a free one).",
-)
-@click.option(
-    "--time-scale",
-    default=1.0,
-    show_default=True,
-    type=click.FloatRange(min=0),
-    help="Simulated seconds per real second; 0 starts a manual clock that only "
-    "moves through POST /_mockscope/clock/advance.",
-)
-@click.option("--seed", type=int, default=None, help="Seed for reproducible task ids and images.")
-@click.option(
-    "--api-key",
-    "api_keys",
-    multiple=True,
-    metavar="KEY",
-    help="Accept only this API key (repeatable); by default any key is accepted.",
-)
-@click.option(
-    "--public-url",
-    default="",
-    help="Base of the result URLs handed out (default: the address each request came to).",
-)
-@click.option(
-    "--control-token",
-    default="",
-    envvar="MOCKSCOPE_CONTROL_TOKEN",
-    help="Open /_mockscope/ to non-loopback callers that send this token.",
-)
-@click.option(
-    "--scenario",
-    "scenario_file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="A YAML or JSON scenario file (schemas/scenario.json) in force from the start "
-    "and after every reset.",
-)
-@click.option(
-    "--journal-size",
-    default=10_000,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="How many requests the journal keeps.",
-)
-@click.option(
-    "--retry-after",
-    is_flag=True,
-    help="Send Retry-After with 429 answers (the live service sends none; the journal's "
-    "Retry-After check needs it).",
-)
+@_serve_options
 @click.option("--quiet", is_flag=True, help="No per-request log lines.")
-def serve(
-    host: str,
-    port: int,
-    time_scale: float,
-    seed: int | None,
-    api_keys: tuple[str, ...],
-    public_url: str,
-    control_token: str,
-    scenario_file: str | None,
-    journal_size: int,
-    retry_after: bool,
-    quiet: bool,
-) -> None:
+def serve(quiet: bool, **values: Any) -> None:
     """Serve the fake API until Ctrl-C or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    clock = ManualClock() if time_scale == 0 else SystemClock(time_scale)
-    scenario = None
+    scenario_file = values.pop("scenario")
     if scenario_file is not None:
         try:
-            scenario = reading.read_file(scenario_file)
-            reading.checked(scenario)
+            values["scenario"] = reading.read_file(scenario_file)
+            reading.checked(values["scenario"])
         except ScenarioError as error:
             raise click.ClickException(f"{scenario_file}: {error}") from None
-    server = MockServer(
-        config=BackendConfig(journal_size=journal_size),
-        scenario=scenario,
-        host=host,
-        port=port,
-        clock=clock,
-        api_keys=set(api_keys) if api_keys else None,
-        limits=Limits(retry_after=True) if retry_after else None,
-        seed=seed,
-        public_url=public_url,
-        control_token=control_token,
-        access_log=None if quiet else logging.getLogger("mockscope.access"),
-    )
+    values["api_keys"] = values["api_keys"] or None
+    try:
+        server = MockServer(
+            **values, access_log=None if quiet else logging.getLogger("mockscope.access")
+        )
+    except OptionError as error:
+        raise click.UsageError(str(error)) from None
     try:
         asyncio.run(_serve_until_signalled(server))
     except OSError as error:
+        host, port = values["host"], values["port"]
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 

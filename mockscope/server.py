@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
-from mockscope.backend import Backend, BackendConfig, with_overrides
-from mockscope.domain.accounts import AccountSpec
-from mockscope.domain.clock import Clock, SystemClock
+from mockscope.backend import Backend
+from mockscope.domain.clock import Clock
 from mockscope.domain.journal import Journal
-from mockscope.domain.lifecycle import Timing
-from mockscope.domain.ratelimit import Limits
 from mockscope.http.app import API, create_app
 from mockscope.http.conformance import VIOLATIONS, Violation
+from mockscope.options import Options, takes_options
 from mockscope.scenarios import reading
 from mockscope.scenarios.reading import Declaration
 
@@ -50,46 +47,19 @@ class MockServer:
     the caller's running loop with `await start_async()` / `async with MockServer() as server`.
     """
 
-    def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        clock: Clock | None = None,
-        config: BackendConfig | None = None,
-        api_keys: set[str] | frozenset[str] | None = None,
-        timing: Timing | None = None,
-        limits: Limits | None = None,
-        accounts: Iterable[AccountSpec] | None = None,
-        scenario: Declaration | None = None,
-        seed: int | None = None,
-        public_url: str = "",
-        control_token: str = "",
-        validate_responses: bool = False,
-        access_log: logging.Logger | None = None,
-    ) -> None:
-        document = None
-        if scenario is not None:
-            document = reading.as_document(scenario)
-            reading.checked(document)  # refuse a malformed scenario before anything starts
-        config = with_overrides(
-            config or BackendConfig(),
-            scenario=document,
-            api_keys=frozenset(api_keys) if api_keys is not None else None,
-            accounts=tuple(accounts) if accounts is not None else None,
-            timing=timing,
-            limits=limits,
-            seed=seed,
-        )
-        self.backend = Backend(config, clock if clock is not None else SystemClock())
+    @takes_options
+    def __init__(self, options: Options) -> None:
+        """Keyword options: the fields of `mockscope.options.Options` (a wrong one: OptionError)."""
+        self.options = options
+        self.backend = Backend(options.backend_config(), options.new_clock())
         self.app = create_app(
             self.backend,
-            public_url=public_url,
-            control_token=control_token,
-            validate_responses=validate_responses,
+            public_url=options.public_url,
+            control_token=options.control_token,
+            validate_responses=options.validate_responses,
         )
-        self._host, self._port = host, port
-        self._access_log = access_log
+        self._host, self._port = options.host, options.port
+        self._access_log = options.access_log
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import dashscope
 import httpx
 import pytest
 import requests
-from dashscope.client import base_api
 
 from mockscope import ManualClock, MockServer
-from tests.support import API_KEY, VirtualTime, assert_schema_conformance
+from mockscope.sdk import DashScopeBinding, bind_dashscope
+from tests.support import API_KEY, assert_schema_conformance
 
 
 @pytest.fixture
@@ -33,13 +32,10 @@ def api(server: MockServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def sdk(server: MockServer, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> VirtualTime:
-    """The SDK pointed at the fake, its polling sleeps moved onto the fake's clock."""
-    monkeypatch.setattr(dashscope, "base_http_api_url", server.base_http_api_url)
-    monkeypatch.setattr(dashscope, "api_key", API_KEY)
-    virtual_time = VirtualTime(clock)
-    monkeypatch.setattr(base_api, "time", virtual_time)
-    return virtual_time
+def sdk(server: MockServer) -> Iterator[DashScopeBinding]:
+    """The SDK pointed at the fake, its polling sleeps (sync, aio, v2) moved onto its clock."""
+    with bind_dashscope(server, api_key=API_KEY) as binding:
+        yield binding
 
 
 @pytest.fixture

@@ -87,6 +87,33 @@ def test_serve_runs_a_scaled_system_clock() -> None:
     assert (clock.json()["mode"], clock.json()["time_scale"]) == ("system", 60.0)
 
 
+def test_serve_with_a_jumping_clock_answers_finished_tasks_with_live_like_times() -> None:
+    with serve("--time", "jump", "--quiet") as (process, url):
+        created = httpx.post(url + CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS).json()
+        read = httpx.get(
+            f"{url}/api/v1/tasks/{created['output']['task_id']}", headers=SUBMIT_HEADERS
+        )
+        clock = httpx.get(url + "/_mockscope/clock")
+        _stop(process, signal.SIGTERM)
+    assert_conforms("get_task", read)
+    assert_conforms("get_clock", clock)
+    output = read.json()["output"]
+    assert output["task_status"] == "SUCCEEDED"
+    assert output["end_time"] > output["scheduled_time"] > output["submit_time"]
+    # Between jumps it runs on the wall clock, so rate-limit windows slide for a waiting client.
+    assert (clock.json()["mode"], clock.json()["time_scale"]) == ("system", 1.0)
+
+
+def test_the_serve_options_come_from_the_options_model() -> None:
+    from mockscope.options import CLI_OPTIONS
+
+    help_text = CliRunner().invoke(main, ["serve", "--help"]).output
+    for spec in CLI_OPTIONS:
+        assert spec.cli is not None
+        assert spec.cli.flag in help_text, spec.name
+    assert "jump|manual|realistic|zero-duration" in help_text
+
+
 def test_a_busy_port_is_a_clear_error_not_a_traceback() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -118,6 +118,22 @@ class Plan:
             return TaskStatus.RUNNING
         return TaskStatus.SUCCEEDED
 
+    def jump_target(self, now_ms: int) -> int | None:
+        """Where a clock that jumps instead of waiting goes when the task is read at `now_ms`.
+
+        Its end; but first the start of a suspension still ahead, so that a reader sees it
+        SUSPENDED; for a task held until told (end FOREVER_MS) at most its start. None when
+        the task is finished or held where it is.
+        """
+        if self.canceled_ms is not None or now_ms >= self.end_ms:
+            return None
+        if self.end_ms < FOREVER_MS:
+            after = self.suspend_after_ms
+            if after is not None and self.suspend_ms and now_ms < self.scheduled_ms + after:
+                return self.scheduled_ms + after
+            return self.end_ms
+        return self.scheduled_ms if now_ms < self.scheduled_ms < FOREVER_MS else None
+
     def finished_ms(self) -> int:
         """When the task stopped being live: its end, or its cancellation."""
         return self.canceled_ms if self.canceled_ms is not None else self.end_ms

@@ -170,6 +170,10 @@ class Task:
             moved = True
         return moved
 
+    def jump_target(self, now_ms: int) -> int | None:
+        """Where a jumping clock goes when this task is read (never for one moved by reads)."""
+        return None if self.progression is not None else self.plan.jump_target(now_ms)
+
     def view(self, now_ms: int) -> TaskView:
         plan = self.plan
         phase = plan.phase_at(now_ms)

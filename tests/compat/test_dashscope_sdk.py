@@ -15,7 +15,7 @@ from dashscope import ImageSynthesis
 from PIL import Image
 
 from mockscope import ManualClock
-from tests.support import VirtualTime
+from mockscope.sdk import DashScopeBinding
 
 
 def _assert_pngs(http: requests.Session, urls: list[str], size: tuple[int, int]) -> None:
@@ -27,7 +27,7 @@ def _assert_pngs(http: requests.Session, urls: list[str], size: tuple[int, int])
 
 
 def test_call_runs_to_succeeded_and_the_urls_download_pngs(
-    sdk: VirtualTime, http: requests.Session
+    sdk: DashScopeBinding, http: requests.Session
 ) -> None:
     response = ImageSynthesis.call(
         model=ImageSynthesis.Models.wanx_v1,
@@ -47,7 +47,7 @@ def test_call_runs_to_succeeded_and_the_urls_download_pngs(
 
 
 def test_async_call_fetch_and_wait_see_the_whole_lifecycle(
-    sdk: VirtualTime, clock: ManualClock, http: requests.Session
+    sdk: DashScopeBinding, clock: ManualClock, http: requests.Session
 ) -> None:
     submitted = ImageSynthesis.async_call(model="wanx-v1", prompt="a cat", n=1, seed=42)
     assert submitted.status_code == HTTPStatus.OK
@@ -66,14 +66,14 @@ def test_async_call_fetch_and_wait_see_the_whole_lifecycle(
     _assert_pngs(http, [result.url for result in done.output.results], (1024, 1024))
 
 
-def test_wait_timeout_is_measured_on_the_simulated_clock(sdk: VirtualTime) -> None:
+def test_wait_timeout_is_measured_on_the_simulated_clock(sdk: DashScopeBinding) -> None:
     submitted = ImageSynthesis.async_call(model="wanx-v1", prompt="a cat", n=4)
     response = ImageSynthesis.wait(submitted, wait_timeout=5)
     assert response.status_code == HTTPStatus.REQUEST_TIMEOUT
     assert response.code == "WaitTaskTimeout"
 
 
-def test_a_failed_task_comes_back_as_failed_with_its_code(sdk: VirtualTime) -> None:
+def test_a_failed_task_comes_back_as_failed_with_its_code(sdk: DashScopeBinding) -> None:
     response = ImageSynthesis.call(model="wanx-v1", prompt="a cat", n=1, size="333*333")
     assert response.status_code == HTTPStatus.OK
     assert response.output.task_status == "FAILED"
@@ -81,7 +81,7 @@ def test_a_failed_task_comes_back_as_failed_with_its_code(sdk: VirtualTime) -> N
 
 
 def test_sdk_errors_are_parsed_from_the_envelope(
-    sdk: VirtualTime, monkeypatch: pytest.MonkeyPatch
+    sdk: DashScopeBinding, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     response = ImageSynthesis.async_call(model="wanx-v1", prompt="a cat", n=9)
     assert response.status_code == HTTPStatus.BAD_REQUEST
@@ -91,13 +91,13 @@ def test_sdk_errors_are_parsed_from_the_envelope(
     assert (unknown_model.status_code, unknown_model.code) == (404, "ModelNotFound")
 
 
-def test_sync_call_is_refused_as_the_live_service_refuses_it(sdk: VirtualTime) -> None:
+def test_sync_call_is_refused_as_the_live_service_refuses_it(sdk: DashScopeBinding) -> None:
     response = ImageSynthesis.sync_call(model="wanx-v1", prompt="a cat")
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert response.code == "AccessDenied"
 
 
-def test_fetch_of_an_unknown_task_is_unknown(sdk: VirtualTime) -> None:
+def test_fetch_of_an_unknown_task_is_unknown(sdk: DashScopeBinding) -> None:
     response = ImageSynthesis.fetch("00000000-0000-4000-8000-000000000000")
     assert response.status_code == HTTPStatus.OK
     assert response.output.task_status == "UNKNOWN"

@@ -10,7 +10,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import types
 from collections.abc import Coroutine, Iterator
 from http import HTTPStatus
 from typing import Any, TypeVar
@@ -20,10 +19,10 @@ import pytest
 from dashscope import ImageSynthesis
 from dashscope.aigc.image_synthesis import AioImageSynthesis
 from dashscope.api_entities.aio_session import close_shared_aio_session
-from dashscope.client import base_api
 
-from mockscope import ManualClock, MockServer, Timing
-from tests.support import API_KEY, VirtualTime, validated_server
+from mockscope import ManualClock, MockServer
+from mockscope.sdk import DashScopeBinding
+from tests.support import API_KEY, validated_server
 
 T = TypeVar("T")
 
@@ -39,7 +38,7 @@ def _submit(**kwargs: object) -> str:
 
 
 def test_cancel_of_a_pending_task_and_of_a_running_one(
-    sdk: VirtualTime, clock: ManualClock
+    sdk: DashScopeBinding, clock: ManualClock
 ) -> None:
     running, queued = _submit(), _submit()
     clock.advance(1)
@@ -50,7 +49,7 @@ def test_cancel_of_a_pending_task_and_of_a_running_one(
     assert (refused.status_code, refused.code) == (400, "UnsupportedOperation")
 
 
-def test_list_with_filters_and_pages(sdk: VirtualTime, clock: ManualClock) -> None:
+def test_list_with_filters_and_pages(sdk: DashScopeBinding, clock: ManualClock) -> None:
     ids = []
     for _ in range(5):
         ids.append(_submit())
@@ -87,19 +86,7 @@ def _run(scenario: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(closing())
 
 
-@pytest.fixture
-def aio(sdk: VirtualTime, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> VirtualTime:
-    """The aiohttp flavour sleeps with asyncio.sleep: move those sleeps onto the clock too."""
-
-    async def sleep(seconds: float) -> None:
-        sdk.sleep(seconds)
-
-    fake_asyncio = types.SimpleNamespace(**{**vars(asyncio), "sleep": sleep})
-    monkeypatch.setattr(base_api, "asyncio", fake_asyncio)
-    return sdk
-
-
-def test_aio_call_async_call_fetch_wait(aio: VirtualTime, clock: ManualClock) -> None:
+def test_aio_call_async_call_fetch_wait(sdk: DashScopeBinding, clock: ManualClock) -> None:
     async def scenario() -> None:
         done = await AioImageSynthesis.call(model="wanx-v1", prompt="a cat", n=1)
         assert done.output.task_status == "SUCCEEDED"
@@ -112,10 +99,12 @@ def test_aio_call_async_call_fetch_wait(aio: VirtualTime, clock: ManualClock) ->
         assert finished.output.task_status == "SUCCEEDED"
 
     _run(scenario())
-    assert aio.slept, "wait polled on the fake's clock"
+    assert sdk.slept, "wait polled on the fake's clock"
 
 
-def test_aio_cancel_sends_a_body_to_a_slashed_path(aio: VirtualTime, server: MockServer) -> None:
+def test_aio_cancel_sends_a_body_to_a_slashed_path(
+    sdk: DashScopeBinding, server: MockServer
+) -> None:
     async def scenario() -> tuple[int, int]:
         first = await AioImageSynthesis.async_call(model="wanx-v1", prompt="a", n=1)
         second = await AioImageSynthesis.async_call(model="wanx-v1", prompt="b", n=1)
@@ -128,7 +117,7 @@ def test_aio_cancel_sends_a_body_to_a_slashed_path(aio: VirtualTime, server: Moc
     assert [entry.status for entry in server.journal.entries(operation="cancel")] == [200, 400]
 
 
-def test_aio_list(aio: VirtualTime) -> None:
+def test_aio_list(sdk: DashScopeBinding) -> None:
     async def scenario() -> int:
         await AioImageSynthesis.async_call(model="wanx-v1", prompt="a", n=1)
         listed = await AioImageSynthesis.list(page_no=1, page_size=10)
@@ -142,10 +131,10 @@ def test_aio_list(aio: VirtualTime) -> None:
 
 
 @pytest.fixture
-def v2(server: MockServer) -> Iterator[object]:
+def v2(server: MockServer, sdk: DashScopeBinding) -> Iterator[object]:
     from dashscope.v2 import Client
 
-    client = Client(api_key=API_KEY, base_url=server.base_http_api_url, max_retries=0)
+    client = Client(api_key=sdk.api_key, base_url=server.base_http_api_url, max_retries=0)
     yield client
     client.close()
 
@@ -156,7 +145,7 @@ def test_v2_jobs_create_fetch_wait(v2: object, clock: ManualClock) -> None:
     assert job.status == "PENDING"
     clock.advance(1)
     assert jobs.fetch(job.task_id).status == "RUNNING"
-    done = jobs.wait(job, _sleep=clock.advance)
+    done = jobs.wait(job)  # its sleeps advance the fake's clock: the binding covers v2 too
     assert done.succeeded
     assert len(done.image_urls) == 1
 
@@ -182,7 +171,7 @@ def test_v2_raises_on_a_failed_task(v2: object, server: MockServer) -> None:
     jobs = v2.images.jobs  # type: ignore[attr-defined]
     job = jobs.create(model="wanx-v1", prompt="a", n=1)
     with pytest.raises(DashScopeError):
-        jobs.wait(job, _sleep=server.clock.advance)
+        jobs.wait(job)
 
 
 # -- the one-line switch -------------------------------------------------------------------------
@@ -195,7 +184,8 @@ def test_the_environment_variable_switch_before_import() -> None:
         "r = ImageSynthesis.call(model='wanx-v1', prompt='a cat', n=1)\n"
         "print(r.status_code, r.output.task_status)\n"
     )
-    with validated_server(clock=ManualClock(), timing=Timing.instant()) as server:
+    # A jumping clock: the child's SDK, which sleeps for real, finds its task finished at once.
+    with validated_server(time="jump") as server:
         environment = {
             **os.environ,
             "DASHSCOPE_HTTP_BASE_URL": server.base_http_api_url,
@@ -211,6 +201,8 @@ def test_the_environment_variable_switch_before_import() -> None:
         )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["200", "SUCCEEDED"]
+    (task,) = server.backend.tasks()
+    assert task.plan.end_ms - task.plan.submit_ms > 20_000, "with live-like times"
 
 
 def test_the_module_attribute_switch(server: MockServer, monkeypatch: pytest.MonkeyPatch) -> None:

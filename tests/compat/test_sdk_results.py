@@ -11,7 +11,8 @@ import requests
 from dashscope import ImageSynthesis
 
 from mockscope import MockServer
-from tests.support import VirtualTime, result_url_parts
+from mockscope.sdk import DashScopeBinding
+from tests.support import result_url_parts
 
 
 def _official_sample(prompt: str) -> list[str]:
@@ -31,7 +32,7 @@ def _official_sample(prompt: str) -> list[str]:
 
 
 def test_the_official_sample_saves_two_tasks_images_to_separate_files(
-    sdk: VirtualTime, server: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sdk: DashScopeBinding, server: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     saved = _official_sample("a cat") + _official_sample("a dog")
@@ -42,7 +43,7 @@ def test_the_official_sample_saves_two_tasks_images_to_separate_files(
 
 
 def test_a_result_url_breaks_code_that_a_live_url_breaks(
-    sdk: VirtualTime, server: MockServer
+    sdk: DashScopeBinding, server: MockServer
 ) -> None:
     response = ImageSynthesis.call(model="wanx-v1", prompt="a cat", n=1)
     url = response.output.results[0].url

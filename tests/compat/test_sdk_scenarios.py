@@ -8,10 +8,10 @@ import pytest
 from dashscope import ImageSynthesis
 
 from mockscope import MockServer
-from tests.support import VirtualTime
+from mockscope.sdk import DashScopeBinding
 
 
-def test_call_returns_failed_with_the_code(sdk: VirtualTime, server: MockServer) -> None:
+def test_call_returns_failed_with_the_code(sdk: DashScopeBinding, server: MockServer) -> None:
     server.set_scenario(["failed; code=DataInspectionFailed"])
     response = ImageSynthesis.call(model="wanx-v1", prompt="a cat", n=1)
     assert response.status_code == HTTPStatus.OK
@@ -21,7 +21,7 @@ def test_call_returns_failed_with_the_code(sdk: VirtualTime, server: MockServer)
 
 
 def test_content_inspection_at_submit_reaches_the_sdk_as_an_input_error(
-    sdk: VirtualTime, server: MockServer
+    sdk: DashScopeBinding, server: MockServer
 ) -> None:
     server.set_scenario(["error; code=DataInspectionFailed"])
     response = ImageSynthesis.async_call(model="wanx-v1", prompt="a cat", n=1)
@@ -31,7 +31,7 @@ def test_content_inspection_at_submit_reaches_the_sdk_as_an_input_error(
 
 
 def test_call_returns_partial_results_with_urls_and_failed_items(
-    sdk: VirtualTime, server: MockServer
+    sdk: DashScopeBinding, server: MockServer
 ) -> None:
     server.set_scenario(["partial; items=1"])
     response = ImageSynthesis.call(model="wanx-v1", prompt="a cat", n=3)
@@ -43,7 +43,7 @@ def test_call_returns_partial_results_with_urls_and_failed_items(
 
 
 def test_wait_keeps_polling_through_suspended_and_finishes(
-    sdk: VirtualTime, server: MockServer
+    sdk: DashScopeBinding, server: MockServer
 ) -> None:
     server.set_scenario(["suspended; after=1; for=40"])
     submitted = ImageSynthesis.async_call(model="wanx-v1", prompt="a cat", n=1)
@@ -55,7 +55,7 @@ def test_wait_keeps_polling_through_suspended_and_finishes(
     assert sum(sdk.slept) >= 40 + 26, "it waited through the suspension"
 
 
-def test_wait_retries_through_injected_503s(sdk: VirtualTime, server: MockServer) -> None:
+def test_wait_retries_through_injected_503s(sdk: DashScopeBinding, server: MockServer) -> None:
     server.set_scenario(
         [
             {
@@ -75,7 +75,9 @@ def test_wait_retries_through_injected_503s(sdk: VirtualTime, server: MockServer
     assert reads[-1] == 200
 
 
-def test_a_429_ends_wait_at_once_as_the_sdk_does_live(sdk: VirtualTime, server: MockServer) -> None:
+def test_a_429_ends_wait_at_once_as_the_sdk_does_live(
+    sdk: DashScopeBinding, server: MockServer
+) -> None:
     server.set_scenario(["error; status=429; code=Throttling.RateQuota; times=once"])
     submitted = ImageSynthesis.async_call(model="wanx-v1", prompt="a cat", n=1)
     assert submitted.status_code == HTTPStatus.TOO_MANY_REQUESTS
@@ -84,7 +86,7 @@ def test_a_429_ends_wait_at_once_as_the_sdk_does_live(sdk: VirtualTime, server: 
 
 @pytest.mark.parametrize("phase", ["PENDING", "RUNNING"])
 def test_wait_timeout_against_a_task_that_never_finishes(
-    sdk: VirtualTime, server: MockServer, phase: str
+    sdk: DashScopeBinding, server: MockServer, phase: str
 ) -> None:
     server.set_scenario([f"never; phase={phase}"])
     submitted = ImageSynthesis.async_call(model="wanx-v1", prompt="a cat", n=1)

@@ -16,14 +16,8 @@ from dashscope import ImageSynthesis
 from PIL import Image
 
 from mockscope import MockServer, Operation
-from tests.support import (
-    API_KEY,
-    CREATE_PATH,
-    READ_HEADERS,
-    SUBMIT_HEADERS,
-    VirtualTime,
-    read_task,
-)
+from mockscope.sdk import DashScopeBinding
+from tests.support import API_KEY, CREATE_PATH, READ_HEADERS, SUBMIT_HEADERS, read_task
 
 
 @pytest.fixture
@@ -34,7 +28,7 @@ def reference_png(tmp_path: Path) -> Path:
 
 
 def test_the_sdk_uploads_a_local_file_and_submits_it_as_oss(
-    sdk: VirtualTime, server: MockServer, reference_png: Path
+    sdk: DashScopeBinding, server: MockServer, reference_png: Path
 ) -> None:
     response = ImageSynthesis.call(
         model="wanx-v1", prompt="a cat", n=1, ref_img=str(reference_png), ref_mode="refonly"
@@ -56,7 +50,7 @@ def test_the_sdk_uploads_a_local_file_and_submits_it_as_oss(
 
 
 def test_a_local_path_the_sdk_cannot_upload_is_refused_as_an_invalid_url(
-    sdk: VirtualTime, server: MockServer, tmp_path: Path
+    sdk: DashScopeBinding, server: MockServer, tmp_path: Path
 ) -> None:
     # The SDK uploads only files that exist; a missing one goes out unchanged, as a path.
     missing = tmp_path / "no-such-girl.png"

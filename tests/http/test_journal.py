@@ -10,11 +10,11 @@ from dashscope import ImageSynthesis
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from mockscope import BackendConfig, Journal, Limits, ManualClock, MockServer, Operation
+from mockscope.sdk import DashScopeBinding
 from tests.support import (
     CREATE_PATH,
     READ_HEADERS,
     SUBMIT_HEADERS,
-    VirtualTime,
     read_task,
     submit,
     validated_server,
@@ -74,7 +74,9 @@ def test_a_server_journal_keeps_only_the_newest_requests() -> None:
         assert [entry.seq for entry in server.journal.entries()] == [8, 9, 10, 11, 12]
 
 
-def test_a_well_behaved_client_passes_every_check(sdk: VirtualTime, server: MockServer) -> None:
+def test_a_well_behaved_client_passes_every_check(
+    sdk: DashScopeBinding, server: MockServer
+) -> None:
     for prompt in ("a cat", "a dog"):
         assert ImageSynthesis.call(model="wanx-v1", prompt=prompt, n=1).status_code == 200
     assert server.journal.client_problems(max_polls_per_second=1) == []

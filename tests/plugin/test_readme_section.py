@@ -64,8 +64,22 @@ def test_the_readme_pytest_example_passes(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
     for number, block in enumerate(blocks):
         pytester.makepyfile(**{f"test_readme_example_{number}": block})
-    result = pytester.runpytest_subprocess("-rs", timeout=120)
+    result = pytester.runpytest_inprocess("-rs")
     outcomes = result.parseoutcomes()
     assert result.ret == 0, result.stdout.str()
     assert outcomes.get("passed", 0) >= 1, outcomes
     assert not outcomes.get("skipped"), outcomes
+
+
+def test_the_readme_documents_every_option_and_time_mode() -> None:
+    from mockscope.options import MARKER_OPTIONS, TIME_MODES
+
+    markdown = README.read_text(encoding="utf-8")
+    options = section(markdown, HEADING)
+    modes = section(markdown, "## Time modes")
+    assert options is not None
+    assert modes is not None
+    for spec in MARKER_OPTIONS:
+        assert f"| `{spec.name}` |" in options, f"the README's option table lacks {spec.name}"
+    for mode in TIME_MODES:
+        assert f"| `{mode}` " in modes, f"the README's time modes table lacks {mode}"

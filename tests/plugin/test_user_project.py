@@ -1,14 +1,16 @@
 """The plugin as a user meets it: a separate project that only installs mockscope and uses the
-fixtures, the marker and the SDK fixture, run by pytest in a subprocess, serially and under
-pytest-xdist.
+fixtures, the marker and the SDK fixture, run by pytest in this process (fast), and once each in
+a fresh interpreter, serially and under pytest-xdist (the entry point as users load it).
 
 The project's tests leave evidence (which worker used which server port, what the isolation
-check saw, seeded task ids) in `evidence.log`, which the tests here read afterwards.
+check saw, seeded task ids, mockscope threads at session start) in `evidence.log`, which the
+tests here read afterwards.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import time
 from collections import defaultdict
 from textwrap import dedent
 
@@ -29,6 +31,7 @@ CONFTEST = '''
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -36,12 +39,26 @@ import pytest
 EVIDENCE = Path(__file__).parent / "evidence.log"
 
 
+def record(*words):
+    with EVIDENCE.open("a", encoding="utf-8") as log:
+        log.write(" ".join(map(str, words)) + "\\n")
+
+
+def pytest_sessionfinish(session):
+    import helpers
+
+    helpers.HTTP.close()
+
+
+def pytest_sessionstart(session):
+    """Loading the plugin starts nothing: no fake runs before a test asks for one."""
+    running = [thread for thread in threading.enumerate() if thread.name == "mockscope"]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    record("loaded", worker, session.config.pluginmanager.has_plugin("mockscope"), len(running))
+
+
 @pytest.fixture
 def evidence():
-    def record(*words):
-        with EVIDENCE.open("a", encoding="utf-8") as log:
-            log.write(" ".join(map(str, words)) + "\\n")
-
     return record
 
 
@@ -69,14 +86,18 @@ def headers(key="sk-user"):
     return {"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"}
 
 
+HTTP = httpx.Client(timeout=10)  # one client: each new one builds an SSL context (~30 ms)
+
+
 def submit(server, key="sk-user"):
-    return httpx.post(server.base_http_api_url + API, headers=headers(key), json=BODY)
+    return HTTP.post(server.base_http_api_url + API, headers=headers(key), json=BODY)
 
 
-def status(server, task_id, key="sk-user"):
-    answer = httpx.get(f"{server.base_http_api_url}/tasks/{task_id}", headers=headers(key))
+def status(server, task_id, key="sk-user", full=False):
+    answer = HTTP.get(f"{server.base_http_api_url}/tasks/{task_id}", headers=headers(key))
     assert answer.status_code == 200, answer.text
-    return answer.json()["output"]["task_status"]
+    output = answer.json()["output"]
+    return output if full else output["task_status"]
 '''
 
 TEST_SDK = '''
@@ -92,6 +113,7 @@ import dashscope
 import pytest
 from dashscope import ImageSynthesis
 from dashscope.client import base_api
+from dashscope.v2.resources import _jobs
 
 
 def sdk_state():
@@ -102,6 +124,8 @@ def sdk_state():
         dashscope.api_key,
         base_api.time,
         base_api.asyncio,
+        _jobs.time,
+        _jobs.asyncio,
     )
 
 
@@ -122,6 +146,7 @@ def test_call_succeeds_at_once_by_default(mockscope_dashscope, mockscope):
     assert elapsed < 0.5, f"took {elapsed:.2f} s; the SDK's first sleep alone is 1 s"
     assert mockscope_dashscope.slept == []
     assert len(mockscope.journal.entries(operation="get")) == 1
+    assert response.output.end_time > response.output.scheduled_time > response.output.submit_time
 
 
 def test_sdk_fixture_points_env_and_module_at_the_fake(
@@ -150,6 +175,24 @@ def test_manual_time_turns_the_sdk_sleeps_into_clock_advances(mockscope_dashscop
     assert slept[:4] == [1, 1, 2, 2]
     assert 26 <= sum(slept) <= 40, "the ~27 s of a live-like task, waited on the fake's clock"
     assert mockscope.clock.now_ms() - start_ms == round(sum(slept) * 1000)
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.mockscope(time="manual")
+def test_manual_time_moves_the_v2_clients_sleeps_too(mockscope_dashscope, mockscope):
+    from dashscope.v2 import Client
+
+    client = Client(
+        api_key=mockscope_dashscope.api_key, base_url=mockscope.base_http_api_url, max_retries=0
+    )
+    started = time.perf_counter()
+    try:
+        jobs = client.images.jobs
+        done = jobs.wait(jobs.create(model="wanx-v1", prompt="a cat", n=1))
+    finally:
+        client.close()
+    assert done.succeeded
+    assert sum(mockscope_dashscope.slept) >= 26, "it waited the task's ~27 s on the fake's clock"
     assert time.perf_counter() - started < 5
 
 
@@ -269,7 +312,7 @@ TEST_CONFIG = '''
 import time
 
 import pytest
-from mockscope import Limits, ManualClock, SystemClock
+from mockscope import JumpingClock, Limits, ManualClock, SystemClock
 
 from helpers import status, submit
 
@@ -328,10 +371,172 @@ class TestMarkersMerge:
         mockscope.clock.advance(60)
         assert status(mockscope, task_id) == "FAILED"
 
-    @pytest.mark.mockscope(time="instant")
+    @pytest.mark.mockscope(time="jump")
     def test_closest_marker_wins(self, mockscope, mockscope_server):
-        assert isinstance(mockscope.clock, SystemClock)
+        assert isinstance(mockscope.clock, JumpingClock)
         assert mockscope is mockscope_server, "the default configuration shares the server"
+
+
+@pytest.mark.mockscope(time="zero-duration")
+def test_zero_duration_tasks_take_no_time_at_all(mockscope):
+    assert isinstance(mockscope.clock, SystemClock)
+    task_id = submit(mockscope).json()["output"]["task_id"]
+    read = status(mockscope, task_id, full=True)
+    assert read["task_status"] == "SUCCEEDED"
+    assert read["submit_time"] == read["scheduled_time"] == read["end_time"]
+
+
+@pytest.mark.mockscope(time="realistic", time_scale=1000)
+def test_realistic_time_can_run_faster(mockscope):
+    assert isinstance(mockscope.clock, SystemClock)
+    assert mockscope.clock.time_scale == 1000
+'''
+
+TEST_JUMP = '''
+"""Issue 15: fast by default without bending time. Under the defaults (a jumping clock) a
+read of an unfinished task jumps the fake's clock to the task's end: sequential flows see what
+live clients see, bursts still meet the limits."""
+
+import asyncio
+from datetime import datetime
+from http import HTTPStatus
+
+import httpx
+import pytest
+from dashscope import ImageSynthesis
+from dashscope.aigc.image_synthesis import AioImageSynthesis
+from dashscope.api_entities.aio_session import close_shared_aio_session
+from dashscope.v2 import Client
+from dashscope.v2.errors import DashScopeError
+
+from helpers import API, BODY, headers, status, submit
+
+
+def seconds(output):
+    """(scheduled - submit, end - submit) of a task, in seconds."""
+    times = [
+        datetime.fromisoformat(output[name]).timestamp()
+        for name in ("submit_time", "scheduled_time", "end_time")
+    ]
+    return times[1] - times[0], times[2] - times[0]
+
+
+def assert_live_like(output):
+    queued, took = seconds(output)
+    assert 0 < queued < 1, f"scheduled {queued:.3f} s after submit"
+    assert took >= 20, f"ended {took:.3f} s after submit"
+
+
+def test_sequential_calls_all_succeed_with_live_like_times(mockscope_dashscope, mockscope):
+    for k in range(5):
+        response = ImageSynthesis.call(model="wanx-v1", prompt=f"cat {k}", n=1)
+        assert response.status_code == HTTPStatus.OK, response
+        assert response.output.task_status == "SUCCEEDED"
+        assert_live_like(response.output)
+    assert mockscope_dashscope.slept == [], "the clock jumped: the SDK never slept"
+    mockscope.journal.assert_well_behaved_client(max_polls_per_second=1)
+
+
+def test_a_burst_still_meets_the_submission_limit(mockscope_dashscope):
+    codes = [
+        ImageSynthesis.async_call(model="wanx-v1", prompt=f"cat {k}", n=1).status_code
+        for k in range(3)
+    ]
+    assert codes == [200, 200, 429]
+
+
+def test_the_aio_sdk_behaves_the_same(mockscope_dashscope):
+    async def flow():
+        try:
+            done = [
+                await AioImageSynthesis.call(model="wanx-v1", prompt=f"cat {k}", n=1)
+                for k in range(3)
+            ]
+            burst = [
+                await AioImageSynthesis.async_call(model="wanx-v1", prompt=f"dog {k}", n=1)
+                for k in range(3)
+            ]
+        finally:
+            await close_shared_aio_session()
+        return done, burst
+
+    done, burst = asyncio.run(flow())
+    assert [response.output.task_status for response in done] == ["SUCCEEDED"] * 3
+    for response in done:
+        assert_live_like(response.output)
+    assert [response.status_code for response in burst] == [200, 200, 429]
+    assert mockscope_dashscope.slept == []
+
+
+def test_the_v2_client_behaves_the_same(mockscope_dashscope, mockscope):
+    client = Client(
+        api_key=mockscope_dashscope.api_key, base_url=mockscope.base_http_api_url, max_retries=0
+    )
+    try:
+        jobs = client.images.jobs
+        for k in range(3):
+            done = jobs.wait(jobs.create(model="wanx-v1", prompt=f"v2 cat {k}", n=1))
+            assert done.succeeded
+            raw = status(mockscope, done.task_id, key=mockscope_dashscope.api_key, full=True)
+            assert_live_like(raw)
+        jobs.create(model="wanx-v1", prompt="v2 dog 0", n=1)
+        jobs.create(model="wanx-v1", prompt="v2 dog 1", n=1)
+        with pytest.raises(DashScopeError):
+            jobs.create(model="wanx-v1", prompt="v2 dog 2", n=1)
+    finally:
+        client.close()
+    assert sum(mockscope_dashscope.slept) < 10, "v2 sleeps once before its first poll: virtual"
+
+
+def test_raw_http_reads_succeeded_at_the_first_read(mockscope):
+    task_id = submit(mockscope).json()["output"]["task_id"]
+    output = status(mockscope, task_id, full=True)
+    assert output["task_status"] == "SUCCEEDED"
+    assert_live_like(output)
+
+
+def test_a_day_later_the_task_is_gone(mockscope):
+    task_id = submit(mockscope).json()["output"]["task_id"]
+    assert status(mockscope, task_id) == "SUCCEEDED"
+    mockscope.clock.advance(25 * 3600)
+    assert status(mockscope, task_id) == "UNKNOWN"
+
+
+def test_tasks_queued_behind_others_end_after_them(mockscope):
+    first = submit(mockscope).json()["output"]["task_id"]
+    second = submit(mockscope).json()["output"]["task_id"]
+    later = status(mockscope, second, full=True)
+    assert later["task_status"] == "SUCCEEDED"
+    earlier = status(mockscope, first, full=True)
+    assert earlier["end_time"] <= later["scheduled_time"], "one task at a time, as live"
+
+
+@pytest.mark.mockscope(scenario=["suspended; after=1; for=40"])
+def test_a_suspension_is_seen_before_the_end(mockscope_dashscope, mockscope):
+    response = ImageSynthesis.call(model="wanx-v1", prompt="a cat", n=1)
+    assert response.output.task_status == "SUCCEEDED"
+    reads = [entry.task_status for entry in mockscope.journal.entries(operation="get")]
+    assert reads == ["SUSPENDED", "SUCCEEDED"]
+    assert mockscope_dashscope.slept == [1], "one virtual sleep between the two reads"
+
+
+@pytest.mark.mockscope(scenario=["never; phase=RUNNING"])
+def test_a_task_that_never_finishes_is_not_jumped_to_forever(mockscope):
+    task_id = submit(mockscope).json()["output"]["task_id"]
+    before = mockscope.clock.now_ms()
+    assert status(mockscope, task_id) == "RUNNING"
+    assert mockscope.clock.now_ms() - before < 1000
+    mockscope.finish(task_id)
+    assert status(mockscope, task_id) == "SUCCEEDED"
+
+
+@pytest.mark.mockscope(
+    scenario=[{"outcome": "delay", "seconds": 5, "match": {"operation": "create"}}]
+)
+def test_a_delayed_answer_jumps_the_clock_instead_of_waiting(mockscope):
+    before = mockscope.clock.now_ms()
+    assert submit(mockscope).status_code == 200
+    assert mockscope.clock.now_ms() - before == 5000
 '''
 
 SUB_CONFTEST = '''
@@ -368,7 +573,7 @@ def test_the_conftest_override_applies(mockscope_dashscope, mockscope):
     assert sum(mockscope_dashscope.slept) >= 26
 
 
-@pytest.mark.mockscope(api_keys=None, time="instant")
+@pytest.mark.mockscope(api_keys=None, time="jump")
 def test_the_marker_beats_the_conftest(mockscope, mockscope_server):
     assert mockscope is mockscope_server
     task_id = submit(mockscope, key="sk-other").json()["output"]["task_id"]
@@ -376,11 +581,17 @@ def test_the_marker_beats_the_conftest(mockscope, mockscope_server):
 """
 
 #: What the project above must report, wherever it runs.
-PASSED = 24
+PASSED = 37
 SKIPPED = 1
 HAS_PYTEST_AIOHTTP = importlib.util.find_spec("pytest_aiohttp") is not None
 if not HAS_PYTEST_AIOHTTP:
     PASSED, SKIPPED = PASSED - 1, SKIPPED + 1
+#: The plugins the project needs, named for child pytests that load nothing else.
+PLUGINS = ("-p", "mockscope", "-p", "pytest_asyncio.plugin")
+if HAS_PYTEST_AIOHTTP:
+    PLUGINS += ("-p", "pytest_aiohttp.plugin")
+#: Real seconds the whole project may take in this process (it takes about two).
+IN_PROCESS_BUDGET_S = 10
 
 
 @pytest.fixture
@@ -391,7 +602,11 @@ def user_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> 
     pytester.makeini(INI)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(
-        helpers=HELPERS, test_sdk=TEST_SDK, test_async=TEST_ASYNC, test_config=TEST_CONFIG
+        helpers=HELPERS,
+        test_sdk=TEST_SDK,
+        test_async=TEST_ASYNC,
+        test_config=TEST_CONFIG,
+        test_jump=TEST_JUMP,
     )
     sub = pytester.mkdir("overridden")
     (sub / "conftest.py").write_text(dedent(SUB_CONFTEST), encoding="utf-8")
@@ -414,11 +629,7 @@ def _assert_ran_cleanly(result: pytest.RunResult) -> None:
     result.stdout.fnmatch_lines(["*mockscope_dashscope needs the dashscope SDK*"])
 
 
-def test_the_user_project_passes(user_project: pytest.Pytester) -> None:
-    result = user_project.runpytest_subprocess("-rs", timeout=SUBPROCESS_TIMEOUT)
-    _assert_ran_cleanly(result)
-    lines = _evidence(user_project)
-    _assert_common_evidence(lines)
+def _assert_one_server_for_the_session(lines: list[list[str]]) -> None:
     servers = {tuple(words[1:]) for words in lines if words[0] == "server"}
     assert len(servers) == 1, f"one shared server for the whole session: {servers}"
     assert next(iter(servers))[0] == "main"
@@ -426,13 +637,48 @@ def test_the_user_project_passes(user_project: pytest.Pytester) -> None:
     assert len(checked) == 3, "rounds 2 and 3 each saw the earlier rounds' tasks as UNKNOWN"
 
 
-def test_the_user_project_passes_under_xdist(user_project: pytest.Pytester) -> None:
+def test_the_user_project_passes(user_project: pytest.Pytester) -> None:
+    """In this process: the fixtures, the marker, the SDK binding and the jumping clock."""
+    started = time.perf_counter()
+    result = user_project.runpytest_inprocess("-rs", "--durations=8")
+    elapsed = time.perf_counter() - started
+    _assert_ran_cleanly(result)
+    lines = _evidence(user_project)
+    _assert_common_evidence(lines)
+    _assert_one_server_for_the_session(lines)
+    assert elapsed < IN_PROCESS_BUDGET_S, f"the whole project took {elapsed:.1f} s"
+
+
+def test_the_entry_point_in_a_fresh_interpreter(user_project: pytest.Pytester) -> None:
+    """The smoke test of the plugin as installed: found by its entry point, quiet when loaded.
+
+    Two of the project's files are enough here; the whole project runs in this process above.
+    """
+    files = ("test_config.py", "test_jump.py")
+    result = user_project.runpytest_subprocess(*files, timeout=SUBPROCESS_TIMEOUT)
+    outcomes = result.parseoutcomes()
+    assert result.ret == 0, result.stdout.str()
+    assert set(outcomes) == {"passed"}, outcomes
+    assert outcomes["passed"] >= 20, outcomes
+    lines = _evidence(user_project)
+    assert [words for words in lines if words[0] == "loaded"] == [["loaded", "main", "True", "0"]]
+    _assert_one_server_for_the_session(lines)
+
+
+def test_the_user_project_passes_under_xdist(
+    user_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the plugins the project needs: each interpreter skips ~1.5 s of loading the rest.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     result = user_project.runpytest_subprocess(
-        "-p", "xdist", "-n", "2", "-rs", timeout=SUBPROCESS_TIMEOUT
+        *PLUGINS, "-p", "xdist.plugin", "-n", "2", "-rs", timeout=SUBPROCESS_TIMEOUT
     )
     _assert_ran_cleanly(result)
     lines = _evidence(user_project)
     _assert_common_evidence(lines)
+    loaded = sorted(tuple(words[1:]) for words in lines if words[0] == "loaded")
+    expected = [("gw0", "True", "0"), ("gw1", "True", "0"), ("main", "True", "0")]
+    assert loaded == expected, "controller and workers: loaded by -p, nothing started"
     ports: defaultdict[str, set[str]] = defaultdict(set)
     for words in lines:
         if words[0] == "server":

@@ -1,0 +1,163 @@
+"""What an option is: its metadata (help, what it must be, where it is offered) and its checks.
+
+A check returns the value to keep (normalised: a set of keys becomes a frozenset, one scenario
+rule a list of one) or raises Wrong; the model turns that into one OptionError naming the option.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Final, Literal, TypeVar
+
+from mockscope.domain.accounts import AccountSpec
+from mockscope.scenarios import reading
+
+T = TypeVar("T")
+
+
+class OptionError(ValueError):
+    """An option that does not exist, or a value it cannot take."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+class Wrong(Exception):
+    """Raised by a check: the value does not fit (with a hint, sometimes)."""
+
+
+@dataclass(frozen=True)
+class Cli:
+    """How an option appears in `mockscope serve`: flag, value type and its own default."""
+
+    flag: str
+    kind: Literal["str", "int", "float", "choice", "path", "flag"] = "str"
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    multiple: bool = False
+    metavar: str | None = None
+    envvar: str | None = None
+    #: Where the CLI needs other words than the option's help.
+    help: str = ""
+
+
+#: "The same default as MockServer's".
+SAME: Final = object()
+
+
+@dataclass(frozen=True)
+class Option:
+    """What one field means and where it is offered."""
+
+    help: str
+    expected: str
+    check: Callable[[Any], Any]
+    marker: bool = False
+    #: The plugin's default, when it differs from MockServer's.
+    marker_default: Any = SAME
+    cli: Cli | None = None
+    choices: tuple[str, ...] = ()
+    name: str = ""
+
+
+def option(default: T, help: str, expected: str, check: Callable[[Any], Any], **where: Any) -> T:
+    spec = Option(help, expected, check, **where)
+    return field(default=default, metadata={"mockscope": spec})
+
+
+# -- checks: each returns the value to keep, or raises Wrong ----------------------------------
+
+
+def is_(kind: type, optional: bool = False) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if not (isinstance(value, kind) or (optional and value is None)):
+            raise Wrong()
+        return value
+
+    return check
+
+
+def optional(kind: type) -> Callable[[Any], Any]:
+    return is_(kind, optional=True)
+
+
+def one_of(*allowed: object, hint: Mapping[str, str] | None = None) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and hint and value in hint:
+            raise Wrong(hint[value])
+        if value not in allowed:
+            raise Wrong()
+        return value
+
+    return check
+
+
+def whole(minimum: int, maximum: int | None = None, optional: bool = False) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value is None and optional:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise Wrong()
+        if maximum is not None and value > maximum:
+            raise Wrong()
+        return value
+
+    return check
+
+
+def time_scale(value: Any) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value >= 0:
+        raise Wrong()
+    return float(value)
+
+
+def keys(value: Any) -> frozenset[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise Wrong()
+    keys = frozenset(value)
+    if not keys or not all(isinstance(key, str) and key for key in keys):
+        raise Wrong()
+    return keys
+
+
+def accounts(value: Any) -> tuple[AccountSpec, ...] | None:
+    if value is None:
+        return None
+    accounts = tuple(value) if isinstance(value, Iterable) else (value,)
+    if not all(isinstance(account, AccountSpec) for account in accounts):
+        raise Wrong()
+    return accounts
+
+
+def scenario(value: Any) -> Mapping[str, Any] | None:
+    """The checked document form; a malformed scenario raises ScenarioError as it is."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # one rule on its own is a list of one
+        value = [value]
+    if not isinstance(value, Mapping | list | tuple):
+        raise Wrong()
+    document = reading.as_document(value)
+    reading.checked(document)
+    return document
+
+
+def specs(options_type: type) -> tuple[Option, ...]:
+    """Every option (field) of a dataclass of options, in declaration order, named."""
+    found = _SPECS.get(options_type)
+    if found is None:
+        found = tuple(
+            replace(item.metadata["mockscope"], name=item.name) for item in fields(options_type)
+        )
+        _SPECS[options_type] = found
+    return found
+
+
+_SPECS: dict[type, tuple[Option, ...]] = {}
