@@ -14,6 +14,7 @@ from aiohttp import web
 from mockscope.backend import Backend
 from mockscope.domain.clock import Clock
 from mockscope.domain.journal import Journal
+from mockscope.http.access_log import MaskingAccessLogger
 from mockscope.http.app import API, create_app
 from mockscope.http.conformance import VIOLATIONS, Violation
 from mockscope.options import Options, takes_options
@@ -21,8 +22,6 @@ from mockscope.scenarios import reading
 from mockscope.scenarios.reading import Declaration
 
 T = TypeVar("T")
-
-ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 
 
 def tune_gc_for_serving() -> None:
@@ -131,7 +130,8 @@ class MockServer:
             # A client that gives up on a held-back answer ends its handler too.
             handler_cancellation=True,
             access_log=self._access_log,
-            access_log_format=ACCESS_LOG_FORMAT,
+            # The request line, with any API key in its query masked.
+            access_log_class=MaskingAccessLogger,
         )
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port, reuse_address=True)

@@ -6,11 +6,11 @@ import httpx
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from mockscope import ManualClock, MockServer
+from mockscope import AccountSpec, ManualClock, MockServer
 from mockscope.domain import errors
 from mockscope.domain.clock import DEFAULT_MANUAL_START_MS
 from mockscope.http.control import clock_limits
-from tests.support import assert_service_voice, read_task, submit
+from tests.support import assert_service_voice, read_task, submit, validated_server
 
 
 def test_clock_reports_manual_time(api: httpx.Client) -> None:
@@ -169,3 +169,31 @@ def test_reset_of_one_account_keeps_the_others(api: httpx.Client, server: MockSe
     gone = api.get(f"/api/v1/tasks/{theirs}", headers={"Authorization": "Bearer sk-other"})
     assert gone.json()["output"]["task_status"] == "UNKNOWN"
     assert server.clock.now_ms() == DEFAULT_MANUAL_START_MS + 5000, "the clock goes on"
+
+
+def test_keys_leave_the_control_plane_only_masked_or_as_account_names() -> None:
+    own = "sk-93a0d1c2b3a4f5e6d7c8b9a0f1e2d3c4"
+    team_key = "sk-team-0a1b2c3d4e5f60718293a4b5c6d7"
+    team = AccountSpec("team", api_keys=(team_key,))
+    with (
+        validated_server(clock=ManualClock(), accounts=[team]) as server,
+        httpx.Client(base_url=server.url) as api,
+    ):
+        for key in (own, team_key):
+            headers = {"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"}
+            body = {"model": "wanx-v1", "input": {"prompt": "p"}, "parameters": {"n": 1}}
+            create = "/api/v1/services/aigc/text2image/image-synthesis"
+            assert api.post(create, json=body, headers=headers).status_code == 200
+        server.set_scenario([{"outcome": "failed", "match": {"api_key": own, "account": own}}])
+        answers = [
+            api.get("/_mockscope/journal"),
+            api.get("/_mockscope/tasks"),
+            api.get("/_mockscope/scenarios"),
+        ]
+    for answer in answers:
+        assert own not in answer.text
+        assert team_key not in answer.text
+    journal, tasks, scenarios = (answer.json() for answer in answers)
+    assert [entry["account"] for entry in journal["entries"]] == ["sk-…d3c4", "team"]
+    assert sorted(entry["account"] for entry in tasks["accounts"]) == ["sk-…d3c4", "team"]
+    assert scenarios["rules"][0]["rule"]["match"] == {"api_key": "sk-…d3c4", "account": "sk-…d3c4"}
