@@ -33,6 +33,17 @@ ROUTES: tuple[tuple[str, str, ApiHandler, Operation], ...] = (
     ("GET", f"{API}/uploads", storage.get_upload_policy, Operation.UPLOAD),
     ("POST", storage.UPLOAD_PATH, storage.upload_file, Operation.UPLOAD),
 )
+#: Content-Type of each DashScope route's JSON answers, as recorded (fact sheet §4: the submit
+#: and upload-policy answers say `application/json`, the task routes
+#: `application/json;charset=UTF-8`). Object storage's routes are not listed: they are not
+#: DashScope answers.
+CONTENT_TYPES = {
+    CREATE_PATH: "application/json",
+    f"{API}/tasks/{{task_id}}": "application/json;charset=UTF-8",
+    f"{API}/tasks": "application/json;charset=UTF-8",
+    f"{API}/tasks/{{task_id}}/cancel": "application/json;charset=UTF-8",
+    f"{API}/uploads": "application/json",
+}
 #: The operationId in openapi.yaml of each API route, by path.
 OPERATION_IDS = {
     f"{API}/tasks/{{task_id}}": "get_task",
@@ -77,7 +88,7 @@ def create_app(
     app.on_shutdown.append(_let_go_of_waiters)
     bodies = TaskBodies(backend.objects)
     for method, path, handler, operation in ROUTES:
-        answer = api_route(operation, handler, backend, bodies)
+        answer = api_route(operation, handler, backend, bodies, CONTENT_TYPES.get(path))
         operation_id = OPERATION_IDS[path]
         if not path.startswith(API) and method == "GET":
             # Object storage answers HEAD as well (judged on its own signature).
