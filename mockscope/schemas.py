@@ -142,10 +142,6 @@ def response_spec(operation_id: str, status: int) -> ResponseSpec | None:
     return ResponseSpec(tuple(content), json_ref)
 
 
-def operation_ids() -> frozenset[str]:
-    return frozenset(_responses_by_operation())
-
-
 @functools.cache
 def query_validator(operation_id: str) -> tuple[jsonschema.Draft202012Validator, frozenset[str]]:
     """A validator for an operation's query string as an object, and its integer parameters.
@@ -298,13 +294,15 @@ def best_description(
     return describe(worst, base)
 
 
-def describe_each(violations: Iterable[jsonschema.ValidationError], limit: int = 3) -> str:
+def describe_each(
+    violations: Iterable[jsonschema.ValidationError], limit: int = 3, base: str = ""
+) -> str:
     """Up to `limit` violations, each as `describe` words it, joined with `; ` (no final dot)."""
     texts: list[str] = []
     for violation in violations:
-        text = best_description(iter([violation]))
+        text = best_description(iter([violation]), base)
         if text is None:
-            text = f"Parameter `{parameter_name(violation) or 'body'}` is invalid."
+            text = f"Parameter `{parameter_name(violation, base) or 'body'}` is invalid."
         if text not in texts:
             texts.append(text)
         if len(texts) == limit:

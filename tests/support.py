@@ -58,11 +58,7 @@ def result_url_parts(url: str) -> dict[str, str]:
 def result_url_for(server: MockServer, task_id: str, index: int) -> str:
     """The URL the fake would hand out for image `index` (from 0) of a finished task, whether
     or not that image exists: for reaching an object with a signature that holds."""
-    from mockscope.http.serialize import result_url
-
-    task = next(task for task in server.backend.tasks() if task.task_id == task_id)
-    objects = server.backend.objects
-    return result_url(server.url, task_id, index, task.plan.end_ms, objects)
+    return server.result_url(task_id, index)
 
 
 def assert_schema_conformance(server: MockServer) -> None:

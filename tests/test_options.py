@@ -25,6 +25,7 @@ from mockscope.options import (
     default_of,
     specs,
 )
+from mockscope.scenarios import reading
 
 
 @pytest.mark.parametrize(
@@ -107,17 +108,17 @@ def test_every_option_is_described_once_and_offered_where_it_says() -> None:
 def test_the_server_keeps_the_options_it_was_built_from() -> None:
     server = MockServer(time="jump", seed=4, scenario="failed")
     assert server.options.seed == 4
-    assert server.options.scenario == {"rules": [{"outcome": "failed"}]}
+    assert server.options.scenario == reading.checked(["failed"])  # read once, kept as rules
     assert isinstance(server.clock, JumpingClock)
     with pytest.raises(TypeError, match="keyword options only"):
         MockServer(Options())  # type: ignore[call-arg]
 
 
 def test_retry_after_is_an_option_that_turns_it_on_over_any_limits() -> None:
-    assert MockServer().backend.limits.retry_after is False
-    assert MockServer(retry_after=True).backend.limits == Limits(retry_after=True)
-    unlimited = MockServer(retry_after=True, limits=Limits.unlimited()).backend.limits
+    assert MockServer().limits.retry_after is False
+    assert MockServer(retry_after=True).limits == Limits(retry_after=True)
+    unlimited = MockServer(retry_after=True, limits=Limits.unlimited()).limits
     assert unlimited == replace(Limits.unlimited(), retry_after=True)
-    assert MockServer(limits=Limits(retry_after=True)).backend.limits.retry_after is True
+    assert MockServer(limits=Limits(retry_after=True)).limits.retry_after is True
     with pytest.raises(OptionError, match="retry_after"):
         MockServer(retry_after="yes")  # type: ignore[arg-type]

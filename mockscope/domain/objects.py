@@ -113,11 +113,11 @@ class ResultObjects:
         """`Expires` of a task's URLs: `ttl_ms` after it ended, in whole epoch seconds."""
         return (end_ms + self.ttl_ms) // 1000
 
-    def signed_path(self, task_id: str, index: int, end_ms: int) -> str:
-        """`/results/<key>?Expires=…&OSSAccessKeyId=…&Signature=…`, signed for GET."""
+    def signed_path(self, task_id: str, index: int, end_ms: int, verb: str = "GET") -> str:
+        """`/results/<key>?Expires=…&OSSAccessKeyId=…&Signature=…`, signed for `verb`."""
         key = self.key(task_id, index, end_ms)
         expires = self.expires_s(end_ms)
-        signature = quote(self.signature("GET", key, str(expires)), safe="")
+        signature = quote(self.signature(verb, key, str(expires)), safe="")
         return (
             f"/{BUCKET}/{key}?Expires={expires}"
             f"&OSSAccessKeyId={self.access_key_id}&Signature={signature}"

@@ -38,12 +38,11 @@ BUCKET = "dashscope-file-mgr"
 
 
 class StorageError(DashScopeError):
-    """An object-storage refusal: OSS answers these as XML documents with an HTTP status."""
+    """An object-storage refusal, with an OSS error code (the HTTP layer picks its status)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code  # type: ignore[misc]  # per instance: storage codes vary
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +71,8 @@ class UploadForm:
 
 @dataclass(frozen=True, slots=True)
 class StoredFile:
+    """An uploaded file: where it is (`oss://<key>`), whose it is, and until when it is kept."""
+
     key: str
     account: str
     model: str
@@ -127,7 +128,6 @@ class Uploads:
         key, data = form.key, form.data
         if form.access_key_id != ACCESS_KEY_ID:
             raise StorageError(
-                403,
                 "InvalidAccessKeyId",
                 "The OSS Access Key Id you provided does not exist in our records.",
             )
@@ -137,24 +137,23 @@ class Uploads:
         issued = self._issued.get(prefix) if prefix is not None else None
         if prefix is None or expires is None or now_ms >= expires or issued is None:
             # A certificate no longer on record (expired, or the server was reset) is stale.
-            raise StorageError(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+            raise StorageError("AccessDenied", "Invalid according to Policy: Policy expired.")
         if not key.startswith(prefix + "/") or len(key) <= len(prefix) + 1:
             failed = f'Policy Condition failed: ["starts-with", "$key", "{prefix}"]'
-            raise StorageError(403, "AccessDenied", f"Invalid according to Policy: {failed}")
+            raise StorageError("AccessDenied", f"Invalid according to Policy: {failed}")
         if len(data) > MAX_FILE_BYTES:
             raise StorageError(
-                400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size."
+                "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size."
             )
         if form.forbid_overwrite and key in self._files:
             raise StorageError(
-                409,
                 "FileAlreadyExists",
                 "The object you specified already exists and can not be overwritten.",
             )
         account = issued.account
         held = sum(len(f.data) for f in self._files.values() if f.account == account)
         if held + len(data) > MAX_ACCOUNT_BYTES:
-            raise StorageError(403, "QuotaExceeded", "This account's temporary storage is full.")
+            raise StorageError("QuotaExceeded", "This account's temporary storage is full.")
         kept_until = now_ms + FILE_TTL_MS
         stored = StoredFile(key, account, issued.model, form.content_type, data, kept_until)
         self._files[key] = stored
@@ -166,6 +165,10 @@ class Uploads:
         if stored is None or stored.account != account or now_ms >= stored.expires_ms:
             return None
         return stored
+
+    def files(self, now_ms: int) -> list[StoredFile]:
+        """Every file kept now, oldest first."""
+        return [stored for stored in self._files.values() if now_ms < stored.expires_ms]
 
     def purge(self, now_ms: int) -> None:
         """Forget expired files (they were stored in order, so the oldest come first)."""
@@ -201,10 +204,9 @@ class Uploads:
 
     def _verified(self, policy: str, signature: str) -> dict[str, Any]:
         if not policy or not signature:
-            raise StorageError(403, "AccessDenied", "Access denied: missing policy or signature.")
+            raise StorageError("AccessDenied", "Access denied: missing policy or signature.")
         if not hmac.compare_digest(self._sign(policy), signature):
             raise StorageError(
-                403,
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided.",
             )
@@ -213,7 +215,7 @@ class Uploads:
         except ValueError:
             document = None
         if not isinstance(document, dict):
-            raise StorageError(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.")
+            raise StorageError("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.")
         return document
 
 

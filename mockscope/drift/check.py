@@ -20,7 +20,7 @@ from mockscope.drift.compare import Difference, compare
 from mockscope.drift.probes import PROBES, Probe
 from mockscope.drift.record import Redactor, read_recording, write_recording
 from mockscope.drift.report import ReportInput, render
-from mockscope.drift.runner import INVALID_KEY, Outcome, Runner, Settings, billed_images
+from mockscope.drift.runner import INVALID_KEY, ProbeRun, Runner, Settings, billed_images
 from mockscope.drift.wire import Request, Response, opener_for, send
 from mockscope.server import MockServer
 
@@ -52,8 +52,8 @@ class CheckOptions:
 @dataclass
 class CheckResult:
     target_label: str
-    target: list[Outcome]
-    fake: list[Outcome]
+    target: list[ProbeRun]
+    fake: list[ProbeRun]
     differences: list[Difference]
     images: int
     budget_images: int
@@ -173,7 +173,7 @@ def replay(path: str | Path) -> CheckResult:
     return mirror_on_fake(label, recording.outcomes, settings)
 
 
-def mirror_on_fake(label: str, target: list[Outcome], settings: Settings) -> CheckResult:
+def mirror_on_fake(label: str, target: list[ProbeRun], settings: Settings) -> CheckResult:
     with fake_side(FAKE_KEY, settings.time_scale) as (side, server):
         fake = Runner(side, settings, mirror=target).run([outcome.probe for outcome in target])
         violations = [str(violation) for violation in server.schema_violations]

@@ -24,7 +24,7 @@ from pathlib import PurePosixPath
 from urllib.parse import parse_qsl, urlsplit
 
 from mockscope.domain.ids import REQUEST_ID_PATTERN
-from mockscope.drift.runner import Outcome
+from mockscope.drift.runner import ProbeRun
 from mockscope.drift.wire import Response
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -65,7 +65,7 @@ class Normal:
         return " ".join(parts)
 
 
-def normalize(outcome: Outcome) -> Normal:
+def normalize(outcome: ProbeRun) -> Normal:
     """The normal form of a probe's last answer (and of its status sequence when it polled)."""
     response = outcome.last
     if response is None:

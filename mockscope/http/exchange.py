@@ -20,14 +20,20 @@ from mockscope.domain import errors
 from mockscope.domain.identity import Caller
 from mockscope.domain.journal import NO_ANSWER
 from mockscope.domain.operations import Operation
-from mockscope.http.envelopes import Dropped, dashscope_error_response, log, router_error
+from mockscope.http.envelopes import (
+    Dropped,
+    dashscope_error_response,
+    router_error,
+    unexpected_error_response,
+)
 from mockscope.http.task_bodies import TaskBodies
+from mockscope.scenarios.rules import Rule
 
 
 @dataclass(slots=True)
 class Note:
     """One API call's context: the backend serving it, and what the handler learned about it
-    for the journal."""
+    for the journal (and the rule the request declared for itself, for the backend)."""
 
     backend: Backend
     bodies: TaskBodies
@@ -36,6 +42,7 @@ class Note:
     task_status: str | None = None
     work: str | None = None
     outcome: str = ""
+    own_rule: Rule | None = None
 
 
 class DroppedResponse(web.Response):
@@ -77,7 +84,12 @@ def api_route(
             if not isinstance(response, DroppedResponse):
                 status = response.status
                 if content_type is not None:
-                    _as_the_gateway_sends_it(response, content_type, arrived, clock.now_ms())
+                    started = clock.now_ms()
+                    if clock.jumps:
+                        # A jumping clock moves to a task's end on a read: that is time the
+                        # client spent waiting before it, not time the answer took.
+                        arrived = started
+                    _as_the_gateway_sends_it(response, content_type, arrived, started)
             return response
         finally:
             # Journaled even when the answer never goes out (dropped, or the client gave up).
@@ -132,8 +144,7 @@ def _failure(request: web.Request, error: Exception) -> web.StreamResponse:
         return router_error(request, error)
     if isinstance(error, web.HTTPException):
         raise error
-    log.exception("unexpected error answering %s %s", request.method, request.path, exc_info=error)
-    return dashscope_error_response(request, errors.InternalError())
+    return unexpected_error_response(request, error)
 
 
 def _journal(

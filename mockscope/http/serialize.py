@@ -55,12 +55,20 @@ def create_body(task_id: str, request_id: str) -> dict[str, Any]:
     return {"output": {"task_status": "PENDING", "task_id": task_id}, "request_id": request_id}
 
 
-def result_url(base_url: str, task_id: str, index: int, end_ms: int, objects: ResultObjects) -> str:
+def result_url(
+    base_url: str,
+    task_id: str,
+    index: int,
+    end_ms: int,
+    objects: ResultObjects,
+    verb: str = "GET",
+) -> str:
     """The URL of image `index` (from 0) of a task that ended at `end_ms`, as the live service
     hands them out: an object of its own per image, signed for GET until `Expires` (see
     `mockscope.domain.objects`), e.g. `{base}/results/1d/d4/20240301/<task id>/<uuid>-1.png
-    ?Expires=…&OSSAccessKeyId=…&Signature=…`. The one place result URLs are made."""
-    return base_url + objects.signed_path(task_id, index, end_ms)
+    ?Expires=…&OSSAccessKeyId=…&Signature=…`. The one place result URLs are made (`verb`:
+    what the URL is signed for; the service hands out GET URLs)."""
+    return base_url + objects.signed_path(task_id, index, end_ms, verb)
 
 
 def task_body(

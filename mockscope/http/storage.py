@@ -13,7 +13,6 @@ object's ETag.
 from __future__ import annotations
 
 import asyncio
-from xml.sax.saxutils import escape
 
 from aiohttp import web
 
@@ -35,48 +34,37 @@ from mockscope.domain.uploads import (
     UploadForm,
 )
 from mockscope.http import faults
-from mockscope.http.envelopes import log
+from mockscope.http.envelopes import log, oss_request_id, storage_error
 from mockscope.http.exchange import Note
 from mockscope.http.handlers import base_url, caller_of
-from mockscope.http.keys import BACKEND
 from mockscope.http.objects import etag_of, object_response
 from mockscope.http.serialize import json_response
 
 UPLOAD_PATH = "/oss"
 
-#: The HTTP status of each OSS error code the result bucket answers with.
-OSS_STATUSES = {
-    "AccessDenied": 403,
-    "InvalidAccessKeyId": 403,
-    "SignatureDoesNotMatch": 403,
-    "NoSuchKey": 404,
-    "PreconditionFailed": 412,
-    "InvalidRange": 416,
-}
-
 
 async def download_result(request: web.Request, noted: Note) -> web.Response:
-    backend = noted.backend
     key = request.match_info["key"]
     named = parse_key(key)
     noted.task_id = named.task_id if named is not None else None
-    outcomes = faults.resolve(request, noted, Operation.DOWNLOAD)
-    if outcomes.request is not None:
-        await faults.before(request, outcomes.request)
-    response = await _read_object(request, backend, key)
-    if outcomes.request is not None:
-        return await faults.after(request, outcomes.request, response)
+    outcome = faults.request_outcome(request, noted, Operation.DOWNLOAD)
+    if outcome is not None:
+        await faults.before(request, outcome)
+    response = await _read_object(request, noted.backend, key)
+    if outcome is not None:
+        return await faults.after(request, outcome, response)
     return response
 
 
 async def _read_object(request: web.Request, backend: Backend, key: str) -> web.Response:
     """A signed GET or HEAD of a result image, judged and answered as OSS does."""
+    api = backend.api
     now = backend.clock.now_ms()
     try:
         found = backend.objects.verify(request.method, key, request.query, request.headers, now)
         if found is None:
             raise ObjectError("NoSuchKey", NO_SUCH_KEY_MESSAGE)
-        spec = backend.result_image(found.task_id, found.index)
+        spec = api.result_image(found.task_id, found.index)
     except ObjectError as refused:
         return object_error(request, refused)
     except ResultGone as gone:
@@ -85,12 +73,12 @@ async def _read_object(request: web.Request, backend: Backend, key: str) -> web.
             details = (("ServerTime", iso8601(now)),)
             return object_error(request, ObjectError("AccessDenied", EXPIRED_MESSAGE, details))
         return object_error(request, ObjectError("NoSuchKey", NO_SUCH_KEY_MESSAGE))
-    image = backend.cached_image(spec)
+    image = api.cached_image(spec)
     if image is None:
         # Rendering takes milliseconds of CPU: keep it off the event loop.
-        image = await asyncio.get_running_loop().run_in_executor(None, backend.rendered, spec)
+        image = await asyncio.get_running_loop().run_in_executor(None, api.rendered, spec)
     try:
-        return object_response(request, image, spec.made_ms, oss_request_id(backend))
+        return object_response(request, image, spec.made_ms, oss_request_id(request))
     except ObjectError as refused:
         response = object_error(request, refused)
         if refused.code == "InvalidRange":
@@ -99,52 +87,18 @@ async def _read_object(request: web.Request, backend: Backend, key: str) -> web.
 
 
 def object_error(request: web.Request, refused: ObjectError) -> web.Response:
-    status = OSS_STATUSES.get(refused.code, 403)
-    return storage_error(request, status, refused.code, refused.message, refused.details)
-
-
-def oss_request_id(backend: Backend) -> str:
-    """An OSS request id: 24 upper-case hex digits (e.g. `559CC9BDC755F95A64485981`)."""
-    return backend.new_request_id().replace("-", "").upper()[:24]
-
-
-def storage_error(
-    request: web.Request,
-    status: int,
-    code: str,
-    message: str,
-    details: tuple[tuple[str, str], ...] = (),
-) -> web.Response:
-    """An OSS-style XML error document; `details` are the extra elements some errors carry
-    (`Expires` and `ServerTime` for an expired URL, `StringToSign` for a bad signature)."""
-    request_id = oss_request_id(request.app[BACKEND])
-    extra = "".join(f"  <{name}>{escape(value)}</{name}>\n" for name, value in details)
-    document = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        "<Error>\n"
-        f"  <Code>{code}</Code>\n"
-        f"  <Message>{escape(message)}</Message>\n"
-        f"{extra}"
-        f"  <RequestId>{request_id}</RequestId>\n"
-        f"  <HostId>{escape(request.host)}</HostId>\n"
-        f"  <Key>{escape(request.path.lstrip('/'))}</Key>\n"
-        "</Error>\n"
-    )
-    headers = {"x-oss-request-id": request_id, "Server": "AliyunOSS"}
-    return web.Response(
-        text=document, status=status, content_type="application/xml", headers=headers
-    )
+    return storage_error(request, refused.code, refused.message, refused.details)
 
 
 async def get_upload_policy(request: web.Request, noted: Note) -> web.Response:
-    backend = noted.backend
+    api = noted.backend.api
     caller = caller_of(request, noted)
     if request.query.get("action") != "getPolicy":
         raise errors.InvalidParameter("Parameter `action` must be `getPolicy`.")
     model = request.query.get("model", "")
     if not model:
         raise errors.InvalidParameter("Required parameter `model` is missing.")
-    certificate = backend.upload_certificate(caller, model)
+    certificate = api.upload_certificate(caller, model)
     data = {
         "policy": certificate.policy,
         "signature": certificate.signature,
@@ -157,7 +111,7 @@ async def get_upload_policy(request: web.Request, noted: Note) -> web.Response:
         "x_oss_object_acl": "private",
         "x_oss_forbid_overwrite": "true",
     }
-    return json_response({"data": data, "request_id": backend.new_request_id()})
+    return json_response({"data": data, "request_id": api.new_request_id()})
 
 
 async def upload_file(request: web.Request, noted: Note) -> web.Response:
@@ -167,14 +121,14 @@ async def upload_file(request: web.Request, noted: Note) -> web.Response:
     except Exception as error:  # a form is untrusted input: any way it fails is the sender's
         log.info("unreadable upload form", exc_info=error)
         message = f"The body is not a valid form ({type(error).__name__})."
-        return storage_error(request, 400, "MalformedPOSTRequest", message)
+        return storage_error(request, "MalformedPOSTRequest", message)
     upload = form.get("file")
     if not isinstance(upload, web.FileField):
-        return storage_error(request, 400, "InvalidArgument", "The form has no file field.")
+        return storage_error(request, "InvalidArgument", "The form has no file field.")
     data = upload.file.read()
     key = str(form.get("key", ""))
     try:
-        noted.backend.store_upload(
+        noted.backend.api.store_upload(
             UploadForm(
                 policy=str(form.get("policy", "")),
                 signature=str(form.get("Signature", "")),
@@ -186,13 +140,13 @@ async def upload_file(request: web.Request, noted: Note) -> web.Response:
             )
         )
     except StorageError as refused:
-        return storage_error(request, refused.status, refused.code, refused.message)
+        return storage_error(request, refused.code, refused.message)
     # OSS answers 204 unless the form asks for another success status, with the new object's
     # ETag (the MD5 of what was stored) and its request id.
     status = 200 if form.get("success_action_status") == "200" else 204
     headers = {
         "ETag": etag_of(data),
-        "x-oss-request-id": oss_request_id(noted.backend),
+        "x-oss-request-id": oss_request_id(request),
         "Server": "AliyunOSS",
     }
     return web.Response(status=status, headers=headers)

@@ -146,7 +146,7 @@ def test_bad_bodies_get_the_documented_error(
     assert_service_voice(error["message"])
     assert response.headers["X-Request-ID"] == error["request_id"]
     # Nothing stored is created, lost or changed by a refused request.
-    assert [task.task_id for task in server.backend.tasks()] == [kept]
+    assert [task.task_id for task in server.tasks()] == [kept]
     assert read_task(api, kept) == before
 
 
@@ -254,7 +254,7 @@ def test_a_reference_that_is_not_a_url_is_refused_at_submit(
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "InvalidURL"
     assert response.json()["message"] == "Invalid URL provided in your request."
-    assert list(server.backend.tasks()) == []
+    assert server.tasks() == []
 
 
 @pytest.mark.parametrize(
