@@ -28,6 +28,8 @@ from mockscope.scenarios.reading import Declaration
 from mockscope.scenarios.rules import Rule
 
 T = TypeVar("T")
+#: The statuses of a task that ran to its end (only those have result URLs, or had them).
+_ENDED = frozenset({"SUCCEEDED", "FAILED"})
 
 
 def tune_gc_for_serving() -> None:
@@ -108,7 +110,7 @@ class MockServer:
         in the task's `results`; for `method="HEAD"`, signed for HEAD instead. It is made
         whether or not that image exists (a failed image's URL answers 404 NoSuchKey)."""
         record = next((task for task in self.tasks() if task.task_id == task_id), None)
-        if record is None or record.end_ms is None:
+        if record is None or record.end_ms is None or record.status not in _ENDED:
             raise LookupError(f"no finished task {task_id} is kept")
         base = self.options.public_url.rstrip("/") or self.url
         return result_url(base, task_id, index, record.end_ms, self.backend.objects, method)
