@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from mockscope import MockServer
-from mockscope.http.keys import WAITERS
-from tests.support import CREATE_PATH, READ_HEADERS, SUBMIT_HEADERS, submit
+from mockscope.domain.ids import REQUEST_ID_PATTERN
+from tests.support import CREATE_PATH, READ_HEADERS, SUBMIT_HEADERS, held_answers, submit
 
 BODY = {"model": "wanx-v1", "input": {"prompt": "a cat"}, "parameters": {"n": 1}}
 TASK_ROUTES = "application/json;charset=UTF-8"
@@ -72,11 +72,7 @@ def test_the_cost_is_the_time_the_answer_took_on_the_fakes_clock(
         target=lambda: answers.append(api.post(CREATE_PATH, json=BODY, headers=delayed))
     )
     sender.start()
-    waiting = server.app[WAITERS]
-    for _ in range(5000):  # until the answer is held on the fake's clock
-        if waiting:
-            break
-        threading.Event().wait(0.001)
+    held_answers(server)  # the answer waits on the fake's clock
     server.clock.advance(2)
     sender.join(5)
     (answer,) = answers
@@ -92,3 +88,14 @@ def test_object_storage_and_the_control_plane_are_not_dashscope_answers(
 ) -> None:
     answer = api.get(path)
     assert "req-cost-time" not in answer.headers
+
+
+def test_every_request_id_has_the_recorded_shape(api: httpx.Client, server: MockServer) -> None:
+    """`xxxxxxxx-xxxx-9xxx-[89ab]xxx-xxxxxxxxxxxx`, in bodies and in X-Request-ID alike."""
+    for name, answer in _calls(api, submit(api, n=1)).items():
+        body = answer.json()
+        request_id = body.get("request_id")
+        assert isinstance(request_id, str), name
+        assert REQUEST_ID_PATTERN.match(request_id), (name, request_id)
+        if answer.status_code >= 400:
+            assert answer.headers["X-Request-ID"] == request_id, name
