@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import select
 import statistics
 import subprocess
@@ -20,7 +21,7 @@ import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -161,13 +162,26 @@ def _await_ready(process: subprocess.Popen[str]) -> int:
     return int(line.split()[1])
 
 
+@dataclass(frozen=True)
+class Child:
+    url: str
+    pid: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server_child(kind: Kind) -> Iterator[str]:
+def server_child(kind: Kind) -> Iterator[Child]:
     """A fresh server process per run, so no run inherits the tasks a previous one stored."""
     command = [sys.executable, str(HERE / "_serve.py"), "--kind", kind, "--port", "0"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
-        yield f"http://{HOST}:{_await_ready(process)}"
+        yield Child(f"http://{HOST}:{_await_ready(process)}", process.pid)
     finally:
         process.terminate()
         try:
@@ -221,14 +235,18 @@ def target_for(operation: Operation, base_url: str) -> Target:
 
 
 def measure(kind: Kind, operation: Operation, settings: Settings, run: LoadRunner) -> LoadResult:
-    with server_child(kind) as base_url:
-        target = target_for(operation, base_url)
+    with server_child(kind) as child:
+        target = target_for(operation, child.url)
         run(target, WARM_UP_S, settings.connections)  # warm caches and the allocator; discarded
+        spent = cpu_seconds(child.pid)
         result = run(target, settings.duration_s, settings.connections)
+        spent = cpu_seconds(child.pid) - spent
+    if result.requests:
+        result = replace(result, cpu_us=spent * 1e6 / result.requests)
     errors = f", {result.errors} ERRORS" if result.errors else ""
     log(
         f"  {operation:8} {kind:8} {result.requests_per_s:9.0f} req/s"
-        f"  p99 {result.p99_ms:6.2f} ms{errors}"
+        f"  p99 {result.p99_ms:6.2f} ms  cpu {result.cpu_us:6.1f} us/req{errors}"
     )
     return result
 
@@ -269,6 +287,9 @@ def throughput_rows(results: Results) -> list[Row]:
     def p99(result: LoadResult) -> float:
         return result.p99_ms
 
+    def cpu(result: LoadResult) -> float:
+        return result.cpu_us
+
     rows: list[Row] = []
     for operation, label, bound in OPERATIONS:
         if (operation, "fake") not in results:
@@ -284,6 +305,11 @@ def throughput_rows(results: Results) -> list[Row]:
                 f"{label} p99 latency [ms]",
                 median(operation, "baseline", p99),
                 median(operation, "fake", p99),
+            ),
+            Row(
+                f"{label} server CPU [us/request]",
+                median(operation, "baseline", cpu),
+                median(operation, "fake", cpu),
             ),
         ]
     return rows

@@ -39,7 +39,7 @@ import hashlib
 import hmac
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -98,6 +98,9 @@ class ResultObjects:
         self._secret = secret
         self.access_key_id = access_key_id
         self.ttl_ms = ttl_ms
+        # URLs that passed, by everything the signature covers: when one comes again, only its
+        # expiry is left to judge (a download is read many times, its URL signed once).
+        self._passed: dict[tuple[str, ...], tuple[int, ObjectRef | None]] = {}
 
     # -- handing out ----------------------------------------------------------------------------
 
@@ -124,6 +127,34 @@ class ResultObjects:
         )
 
     # -- checking -------------------------------------------------------------------------------
+
+    def verify_request(
+        self,
+        verb: str,
+        key: str,
+        query_string: str,
+        query: Callable[[], Mapping[str, str]],
+        headers: Mapping[str, str],
+        now_ms: int,
+    ) -> ObjectRef | None:
+        """`verify` for a request as it arrived: its raw query string, and its parsed query on
+        demand. The same request judged again costs a lookup and the expiry check."""
+        signed = (
+            verb,
+            key,
+            query_string,
+            headers.get("Content-MD5", ""),
+            headers.get("Content-Type", ""),
+            *(f"{name}:{value}" for name, value in headers.items() if _is_oss_header(name)),
+        )
+        passed = self._passed.get(signed)
+        if passed is not None and now_ms <= passed[0]:
+            return passed[1]
+        found = self.verify(verb, key, query(), headers, now_ms)
+        if len(self._passed) >= _PASSED_KEPT:
+            self._passed.clear()
+        self._passed[signed] = (int(query()["Expires"]) * 1000, found)
+        return found
 
     def verify(
         self, verb: str, key: str, query: Mapping[str, str], headers: Mapping[str, str], now_ms: int
@@ -181,9 +212,7 @@ class ResultObjects:
         oss_headers = "".join(
             f"{name}:{value.strip()}\n"
             for name, value in sorted(
-                (name.lower(), value)
-                for name, value in headers.items()
-                if name.lower().startswith("x-oss-")
+                (name.lower(), value) for name, value in headers.items() if _is_oss_header(name)
             )
         )
         return (
@@ -196,6 +225,13 @@ class ResultObjects:
 
     def _digest(self, text: str) -> bytes:
         return hmac.new(self._secret, text.encode(), hashlib.sha256).digest()
+
+
+_PASSED_KEPT = 4096
+
+
+def _is_oss_header(name: str) -> bool:
+    return name[:6].lower() == "x-oss-"
 
 
 def parse_key(key: str) -> ObjectRef | None:

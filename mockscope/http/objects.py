@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from email.utils import formatdate, parsedate_to_datetime
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from mockscope.domain.images import Rendered
 from mockscope.domain.objects import ObjectError
@@ -43,36 +44,58 @@ def http_date(epoch_ms: int) -> str:
     return formatdate(epoch_ms // 1000, usegmt=True)
 
 
+#: Request headers that ask for less than the whole object, unconditionally.
+_NARROWING = ("If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "Range")
+#: The headers every answer about one object carries, by (ETag, Last-Modified): made once.
+_OBJECT_HEADERS: dict[tuple[str, int], CIMultiDict[str]] = {}
+_OBJECT_HEADERS_KEPT = 256
+
+
 def object_response(
     request: web.Request, image: Rendered, modified_ms: int, request_id: str
 ) -> web.Response:
     """The answer to a GET (or HEAD) of an object the caller may read; ObjectError for a
     failed precondition (PreconditionFailed) or a range past the end (InvalidRange)."""
-    last_modified = http_date(modified_ms)
-    headers = {
-        "Server": "AliyunOSS",
-        "x-oss-request-id": request_id,
-        "Accept-Ranges": "bytes",
-        "ETag": image.etag,
-        "Last-Modified": last_modified,
-        "x-oss-object-type": "Normal",
-        "x-oss-storage-class": "Standard",
-    }
+    headers = _object_headers(image, modified_ms).copy()
+    headers["x-oss-request-id"] = request_id
     asked = request.headers
+    if not any(name in asked for name in _NARROWING):  # the common case, kept cheap
+        headers["Content-Type"] = "image/png"
+        headers["Content-MD5"] = image.content_md5
+        return web.Response(body=image.png, headers=headers)
     if _not_modified(asked, image.etag, modified_ms):
         return web.Response(status=304, headers=headers)
     if not _preconditions_hold(asked, image.etag, modified_ms):
         raise ObjectError("PreconditionFailed", PRECONDITION_MESSAGE)
     size = len(image.png)
     span = _range(asked.get("Range"), size)
+    headers["Content-Type"] = "image/png"
     if span is None:
-        headers["Content-Type"] = "image/png"
         headers["Content-MD5"] = image.content_md5
         return web.Response(body=image.png, headers=headers)
     first, last = span
-    headers["Content-Type"] = "image/png"
     headers["Content-Range"] = f"bytes {first}-{last}/{size}"
     return web.Response(status=206, body=image.png[first : last + 1], headers=headers)
+
+
+def _object_headers(image: Rendered, modified_ms: int) -> CIMultiDict[str]:
+    key = (image.etag, modified_ms)
+    headers = _OBJECT_HEADERS.get(key)
+    if headers is None:
+        headers = CIMultiDict(
+            {
+                "Server": "AliyunOSS",
+                "Accept-Ranges": "bytes",
+                "ETag": image.etag,
+                "Last-Modified": http_date(modified_ms),
+                "x-oss-object-type": "Normal",
+                "x-oss-storage-class": "Standard",
+            }
+        )
+        if len(_OBJECT_HEADERS) >= _OBJECT_HEADERS_KEPT:
+            _OBJECT_HEADERS.clear()
+        _OBJECT_HEADERS[key] = headers
+    return headers
 
 
 def _not_modified(headers: Mapping[str, str], etag: str, modified_ms: int) -> bool:

@@ -16,7 +16,7 @@ import asyncio
 
 from aiohttp import web
 
-from mockscope.backend import Backend, ResultGone
+from mockscope.backend import ResultGone
 from mockscope.domain import errors
 from mockscope.domain.objects import (
     EXPIRED_MESSAGE,
@@ -45,27 +45,37 @@ UPLOAD_PATH = "/oss"
 
 async def download_result(request: web.Request, noted: Note) -> web.Response:
     key = request.match_info["key"]
-    named = parse_key(key)
-    noted.task_id = named.task_id if named is not None else None
     outcome = faults.request_outcome(request, noted, Operation.DOWNLOAD)
     if outcome is not None:
+        _journal_task(noted, key)  # before the outcome: a dropped answer is journaled too
         await faults.before(request, outcome)
-    response = await _read_object(request, noted.backend, key)
+    response = await _read_object(request, noted, key)
     if outcome is not None:
         return await faults.after(request, outcome, response)
     return response
 
 
-async def _read_object(request: web.Request, backend: Backend, key: str) -> web.Response:
+def _journal_task(noted: Note, key: str) -> None:
+    """The task a result key names (for the journal), whether or not its signature holds."""
+    named = parse_key(key)
+    noted.task_id = named.task_id if named is not None else None
+
+
+async def _read_object(request: web.Request, noted: Note, key: str) -> web.Response:
     """A signed GET or HEAD of a result image, judged and answered as OSS does."""
+    backend = noted.backend
     api = backend.api
     now = backend.clock.now_ms()
     try:
-        found = backend.objects.verify(request.method, key, request.query, request.headers, now)
+        found = backend.objects.verify_request(
+            request.method, key, request.query_string, lambda: request.query, request.headers, now
+        )
         if found is None:
             raise ObjectError("NoSuchKey", NO_SUCH_KEY_MESSAGE)
+        noted.task_id = found.task_id
         spec = api.result_image(found.task_id, found.index)
     except ObjectError as refused:
+        _journal_task(noted, key)
         return object_error(request, refused)
     except ResultGone as gone:
         if gone.expired:

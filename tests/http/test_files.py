@@ -361,3 +361,16 @@ def test_the_server_says_which_url_an_image_has(api: httpx.Client, server: MockS
         server.result_url("no-such-task", 0)
     with pytest.raises(LookupError):
         server.result_url(submit(api, n=1), 0)  # not finished: no URL yet
+
+
+def test_downloads_are_journaled_with_their_task(api: httpx.Client, server: MockServer) -> None:
+    task_id, (url,) = _finished(api, server, n=1)
+    api.get(url)
+    api.get(url.replace("Expires=", "Expires=9"))  # forged: refused, still about the task
+    api.get(url, headers={"X-Mockscope-Scenario": "error; code=InternalError"})
+    downloads = server.journal.entries(operation="download")
+    assert [(entry.task_id, entry.status) for entry in downloads] == [
+        (task_id, 200),
+        (task_id, 403),
+        (task_id, 500),
+    ]
