@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from mockscope.http.connections import limit_accept_error_logging
 from mockscope.options import CLI_OPTIONS, Option, OptionError
 from mockscope.scenarios import reading
 from mockscope.scenarios.rules import ScenarioError
@@ -32,7 +33,12 @@ def _serve_options(command: Callable[..., None]) -> Callable[..., None]:
         assert cli is not None
         if cli.kind == "flag":
             command = click.option(
-                cli.flag, spec.name, is_flag=True, envvar=cli.envvar, help=cli.help or spec.help
+                cli.flag,
+                spec.name,
+                default=cli.default,
+                show_default=True,
+                envvar=cli.envvar,
+                help=cli.help or spec.help,
             )(command)
             continue
         command = click.option(
@@ -62,7 +68,7 @@ def _click_type(spec: Option) -> click.ParamType[Any] | type:
     if cli.kind == "int":
         return int
     if cli.kind == "float":
-        return click.FloatRange(min=low)
+        return click.FloatRange(min=low, max=high)
     return str
 
 
@@ -98,6 +104,7 @@ async def _serve_until_signalled(server: MockServer) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    limit_accept_error_logging(loop)
     await server.start_async()
     tune_gc_for_serving()
     log.info("mockscope serving the DashScope API at %s", server.base_http_api_url)

@@ -20,6 +20,7 @@ from mockscope.domain.uploads import StoredFile
 from mockscope.http.access_log import MaskingAccessLogger
 from mockscope.http.app import API, create_app
 from mockscope.http.conformance import VIOLATIONS, Violation
+from mockscope.http.connections import ConnectionLimits, GuardedSite, limit_accept_error_logging
 from mockscope.http.envelopes import FAILURES, ServerFailure
 from mockscope.http.serialize import result_url
 from mockscope.options import Options, takes_options
@@ -30,6 +31,8 @@ from mockscope.scenarios.rules import Rule
 T = TypeVar("T")
 #: The statuses of a task that ran to its end (only those have result URLs, or had them).
 _ENDED = frozenset({"SUCCEEDED", "FAILED"})
+#: Seconds a stopping server gives requests still in flight (held answers are let go at once).
+SHUTDOWN_GRACE_S = 0.5
 
 
 def tune_gc_for_serving() -> None:
@@ -69,6 +72,7 @@ class MockServer:
             public_url=options.public_url,
             control_token=options.control_token,
             validate_responses=options.validate_responses,
+            header_scenarios=options.header_scenarios,
         )
         self._host, self._port = options.host, options.port
         self._access_log = options.access_log
@@ -227,6 +231,7 @@ class MockServer:
         """Start serving in the running event loop."""
         if self._runner is not None:
             raise RuntimeError("the server is already running")
+        options = self.options
         runner = web.AppRunner(
             self.app,
             handle_signals=False,
@@ -235,12 +240,25 @@ class MockServer:
             access_log=self._access_log,
             # The request line, with any API key in its query masked.
             access_log_class=MaskingAccessLogger,
+            # Bodies are decoded by the handlers, bounded as they decode (http/inbound.py).
+            auto_decompress=False,
+            keepalive_timeout=options.keepalive_timeout,
+            # Held answers are let go on shutdown; what is left in flight gets this long.
+            shutdown_timeout=SHUTDOWN_GRACE_S,
         )
         await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port, reuse_address=True)
+        limits = ConnectionLimits(options.header_timeout, options.max_connections)
+        site = GuardedSite(
+            runner,
+            self._host,
+            self._port,
+            limits,
+            self.backend.api.new_request_id,
+            reuse_address=True,
+        )
         await site.start()
         self._runner = runner
-        self._port = runner.addresses[0][1]
+        self._port = site.bound_port
         return self
 
     async def stop_async(self) -> None:
@@ -253,6 +271,7 @@ class MockServer:
         if self._thread is not None:
             raise RuntimeError("the server is already running")
         loop = asyncio.new_event_loop()
+        limit_accept_error_logging(loop)
         thread = threading.Thread(target=loop.run_forever, name="mockscope", daemon=True)
         thread.start()
         self._loop, self._thread = loop, thread

@@ -109,6 +109,19 @@ def whole(minimum: int, maximum: int | None = None, optional: bool = False) -> C
     return check
 
 
+def seconds(maximum: float) -> Callable[[Any], Any]:
+    """A finite number of seconds from 0 to `maximum` (0 switches the limit off)."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise Wrong()
+        if not 0 <= value <= maximum:  # NaN fails both
+            raise Wrong()
+        return float(value)
+
+    return check
+
+
 def time_scale(value: Any) -> float | None:
     if value is None:
         return None
