@@ -5,9 +5,9 @@ reference): `ETag` (the MD5, upper-case hex, quoted), `Last-Modified`, `Content-
 `Accept-Ranges: bytes`, `Content-MD5`, `x-oss-request-id`, `x-oss-object-type: Normal`,
 `x-oss-storage-class: Standard`, `Server: AliyunOSS`.
 
-Conditional requests (OSS GetObject): `If-None-Match` naming the ETag, or `If-Modified-Since`
-not before Last-Modified, answer 304 Not Modified; a failed `If-Match` or
-`If-Unmodified-Since` answers 412 PreconditionFailed. They are judged before the range.
+Conditional requests (OSS GetObject): a failed `If-Match` or `If-Unmodified-Since` answers 412
+PreconditionFailed; then `If-None-Match` naming the ETag, or `If-Modified-Since` not before
+Last-Modified, answer 304 Not Modified (RFC 7232's order). They are judged before the range.
 
 Ranges (OSS "HTTP Range requests", alibabacloud.com/help/en/oss/…/range-requests, and its
 HTTP 416 page): one range per request (with several, OSS serves the first); a valid one answers
@@ -63,10 +63,11 @@ def object_response(
         headers["Content-Type"] = "image/png"
         headers["Content-MD5"] = image.content_md5
         return web.Response(body=image.png, headers=headers)
-    if _not_modified(asked, image.etag, modified_ms):
-        return web.Response(status=304, headers=headers)
+    # In RFC 7232's order: the preconditions that fail with 412 come first.
     if not _preconditions_hold(asked, image.etag, modified_ms):
         raise ObjectError("PreconditionFailed", PRECONDITION_MESSAGE)
+    if _not_modified(asked, image.etag, modified_ms):
+        return web.Response(status=304, headers=headers)
     size = len(image.png)
     span = _range(asked.get("Range"), size)
     headers["Content-Type"] = "image/png"

@@ -219,7 +219,11 @@ def test_conditional_requests_get_304_and_412(api: httpx.Client, server: MockSer
     earlier = format_datetime(parsedate_to_datetime(modified).replace(year=2000), usegmt=True)
     assert api.get(url, headers={"If-Modified-Since": earlier}).status_code == 200
     assert api.get(url, headers={"If-Match": etag}).status_code == 200
-    for headers in ({"If-Match": '"0000"'}, {"If-Unmodified-Since": earlier}):
+    for headers in (
+        {"If-Match": '"0000"'},
+        {"If-Unmodified-Since": earlier},
+        {"If-Match": '"0000"', "If-None-Match": etag},  # 412 is judged before 304
+    ):
         refused = api.get(url, headers=headers)
         assert refused.status_code == 412
         assert _code(refused) == "PreconditionFailed"
