@@ -11,6 +11,7 @@ import requests
 from dashscope import ImageSynthesis
 
 from mockscope import MockServer
+from mockscope.domain.ids import REQUEST_ID_PATTERN
 from mockscope.sdk import DashScopeBinding
 from tests.support import result_url_parts
 
@@ -63,3 +64,15 @@ def test_a_result_url_breaks_code_that_a_live_url_breaks(
     expired = requests.get(url, timeout=10)
     assert expired.status_code == 403
     assert "<Message>Request has expired.</Message>" in expired.text
+
+
+def test_the_sdk_sees_request_ids_and_messages_as_the_service_writes_them(
+    sdk: DashScopeBinding, server: MockServer
+) -> None:
+    response = ImageSynthesis.call(model="wanx-v1", prompt="a cat", n=1)
+    assert REQUEST_ID_PATTERN.match(response.request_id), response.request_id
+    refused = ImageSynthesis.async_call(model="wanx-v1", prompt="a cat", n=9)
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert refused.code == "InvalidParameter"
+    assert refused.message == "Parameter `parameters.n` must be between 1 and 4."
+    assert REQUEST_ID_PATTERN.match(refused.request_id), refused.request_id
