@@ -35,7 +35,12 @@ def _serve_options(command: Callable[..., None]) -> Callable[..., None]:
         assert cli is not None
         if cli.kind == "flag":
             command = click.option(
-                cli.flag, spec.name, default=cli.default, show_default=True, help=spec.help
+                cli.flag,
+                spec.name,
+                default=cli.default,
+                show_default=True,
+                envvar=cli.envvar,
+                help=cli.help or spec.help,
             )(command)
             continue
         command = click.option(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from mockscope import (
@@ -88,12 +90,13 @@ def test_every_option_is_described_once_and_offered_where_it_says() -> None:
     assert len(names) == len(set(names))
     assert all(spec.help and spec.expected for spec in specs(PluginOptions))
     assert {spec.name for spec in MARKER_OPTIONS} == {
-        "time", "time_scale", "timing", "limits", "api_keys", "accounts", "seed", "scenario",
-        "models", "sdk_sleep",
+        "time", "time_scale", "timing", "limits", "retry_after", "api_keys", "accounts", "seed",
+        "scenario", "models", "sdk_sleep",
     }  # fmt: skip
     assert [spec.cli.flag for spec in CLI_OPTIONS if spec.cli] == [
-        "--time", "--time-scale", "--api-key", "--seed", "--scenario", "--models",
-        "--journal-size", "--host", "--port", "--public-url", "--control-token",
+        "--time", "--time-scale", "--retry-after/--no-retry-after", "--api-key", "--seed",
+        "--scenario", "--models", "--journal-size", "--host", "--port", "--public-url",
+        "--control-token",
         "--header-timeout", "--keepalive-timeout", "--max-connections",
         "--header-scenarios/--no-header-scenarios",
     ]  # fmt: skip
@@ -113,3 +116,13 @@ def test_the_server_keeps_the_options_it_was_built_from() -> None:
     assert isinstance(server.clock, JumpingClock)
     with pytest.raises(TypeError, match="keyword options only"):
         MockServer(Options())  # type: ignore[call-arg]
+
+
+def test_retry_after_is_an_option_that_turns_it_on_over_any_limits() -> None:
+    assert MockServer().limits.retry_after is False
+    assert MockServer(retry_after=True).limits == Limits(retry_after=True)
+    unlimited = MockServer(retry_after=True, limits=Limits.unlimited()).limits
+    assert unlimited == replace(Limits.unlimited(), retry_after=True)
+    assert MockServer(limits=Limits(retry_after=True)).limits.retry_after is True
+    with pytest.raises(OptionError, match="retry_after"):
+        MockServer(retry_after="yes")  # type: ignore[arg-type]

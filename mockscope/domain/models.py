@@ -158,7 +158,8 @@ class ResultStyle:
     actual_prompt: bool
     task_metrics: bool
     usage_fields: tuple[str, ...]
-    #: Signed URLs carry `?Expires=…&OSSAccessKeyId=…&Signature=…`, as current results do.
+    #: What the catalogue recorded of the model's URLs (`url_style`). Informative: the fake
+    #: signs every result URL as current results are signed (`domain/objects.py`).
     signed_urls: bool
 
 

@@ -113,6 +113,11 @@ class Limits:
     concurrency: int | PerModel = PER_MODEL
     #: Per-model concurrency that replaces `concurrency` for that model.
     concurrency_per_model: Mapping[str, int] = field(default_factory=dict)
+    #: Send `Retry-After` with a 429. Off by default: no recording shows the live service
+    #: sending it (wan family facts §5), so clients must not be trained to rely on it. Turn it
+    #: on to exercise a client that honours it; the journal's `retry_after_ignored` check
+    #: needs it, since it compares each retry with the Retry-After that was sent.
+    retry_after: bool = False
 
     def __post_init__(self) -> None:
         rates = [

@@ -21,7 +21,7 @@ from mockscope.domain.lifecycle import FOREVER_MS, TaskStatus
 from mockscope.domain.tasks import TaskView
 from mockscope.http import faults
 from mockscope.http.exchange import Note
-from mockscope.http.keys import PUBLIC_URL, STOPPING, WAITERS
+from mockscope.http.keys import BACKEND, PUBLIC_URL, STOPPING, WAITERS
 from mockscope.http.serialize import generation_body, json_response, task_body
 from mockscope.scenarios.rules import DeclaredOutcome
 
@@ -53,11 +53,12 @@ def answer(request: web.Request, view: TaskView, request_id: str) -> web.Respons
     """A finished task as a synchronous call answers it: the final task body (prompt protocol),
     or the generation body, a failure being an error envelope (no task to put it in)."""
     base = request.app[PUBLIC_URL] or f"{request.scheme}://{request.host}"
+    objects = request.app[BACKEND].objects
     style = view.style
     if style is None or style.shape != "choices":
-        return json_response(task_body(view, request_id, lambda: base))
+        return json_response(task_body(view, request_id, lambda: base, objects))
     if view.status is TaskStatus.SUCCEEDED:
-        return json_response(generation_body(view, request_id, base))
+        return json_response(generation_body(view, request_id, base, objects))
     failure = view.failure
     if failure is None:
         raise errors.InternalError()

@@ -6,7 +6,7 @@ decides which documented error code a given violation is reported under.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -66,7 +66,7 @@ def parse_create_request(
     if model is None or model == "":
         raise errors.EmptyModel()
     if not isinstance(model, str):
-        raise errors.InvalidParameter("Parameter `model` is invalid: it must be a string.")
+        raise errors.InvalidParameter("Parameter `model` must be a string.")
     route = models.route(model, endpoint, async_header)
     if route.error is not None or route.spec is None or route.mode is None:
         answer = models.errors[route.error or "unknown_model"]
@@ -99,7 +99,7 @@ def _task_request(spec: ModelSpec, body: dict[str, Any], prompt: str) -> TaskReq
     seed = parameters.get("seed") if "seed" in known else None
     ref_img = None
     if known_inputs:
-        ref_img = inputs.get("ref_img") or inputs.get("ref_image")
+        ref_img = inputs.get("ref_img", inputs.get("ref_image"))
     return TaskRequest(
         model=spec.id,
         # Over-long prompts are truncated by the service, never refused.
@@ -125,7 +125,7 @@ def _task_request(spec: ModelSpec, body: dict[str, Any], prompt: str) -> TaskReq
 
 
 def _error_for(
-    spec: ModelSpec, body: dict[str, Any], violations: Iterable[ValidationError]
+    spec: ModelSpec, body: dict[str, Any], violations: Iterator[ValidationError]
 ) -> errors.DashScopeError:
     """A missing or empty input is EmptyInput; anything else is InvalidParameter, naming the
     parameter."""
@@ -135,22 +135,8 @@ def _error_for(
     main = inputs.get("prompt") if spec.protocol == "prompt" else inputs.get("messages")
     if main is None or main == "" or main == []:
         return errors.EmptyInput()
-    from jsonschema.exceptions import best_match
-
-    worst = best_match(violations)
-    if worst is None:
-        return errors.InvalidParameter()
-    return errors.InvalidParameter(_describe(worst))
-
-
-def _describe(violation: ValidationError) -> str:
-    where = ".".join(str(part) for part in violation.absolute_path) or "body"
-    required = violation.validator_value
-    if violation.validator == "required" and isinstance(violation.instance, dict):
-        assert isinstance(required, list)
-        missing = [name for name in required if name not in violation.instance]
-        return f"Required parameter `{where}.{missing[0]}` is missing."
-    return f"Parameter `{where}` is invalid: {violation.message}."
+    # Named parameter and rule, or the documented generic text: never jsonschema's wording.
+    return errors.InvalidParameter(schemas.best_description(violations))
 
 
 def parse_list_query(query: Mapping[str, str]) -> ListQuery:
@@ -163,7 +149,8 @@ def parse_list_query(query: Mapping[str, str]) -> ListQuery:
             values[name] = int(text)
     problems = sorted(validator.iter_errors(values), key=lambda error: list(error.path))
     if problems:
-        raise errors.InvalidParameter(_describe(problems[0]))
+        # Worded as for a body: the parameter and the rule it breaks.
+        raise errors.InvalidParameter(schemas.describe(problems[0]))
     status = values.get("status")
     return ListQuery(
         task_id=values.get("task_id"),

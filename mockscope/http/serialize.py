@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import time
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -15,12 +12,10 @@ from aiohttp import web
 from mockscope.domain.identity import REGION, account_uid, api_key_id
 from mockscope.domain.lifecycle import TaskStatus
 from mockscope.domain.listing import Listed, TaskPage
+from mockscope.domain.objects import ResultObjects
 from mockscope.domain.tasks import TaskView
 
 _BEIJING_OFFSET_S = 8 * 3600
-#: The decoration of signed result URLs: a fixed far expiry and a made-up access key id.
-_SIGNED_EXPIRES = 4102444800
-_ACCESS_KEY_ID = "LTAI5tMockscopeFake"
 
 
 _STAMPS: dict[int, str] = {}
@@ -60,18 +55,25 @@ def create_body(task_id: str, request_id: str) -> dict[str, Any]:
     return {"output": {"task_status": "PENDING", "task_id": task_id}, "request_id": request_id}
 
 
-def result_url(base_url: str, task_id: str, index: int, signed: bool = False) -> str:
-    url = f"{base_url}/results/{task_id}/{index}.png"
-    if not signed:
-        return url
-    # Current result URLs are signed OSS URLs; the query is decoration (downloads ignore it),
-    # there so that clients that parse or strip it meet the real shape.
-    digest = hashlib.sha1(f"{task_id}/{index}".encode()).digest()
-    signature = urllib.parse.quote(base64.b64encode(digest).decode(), safe="")
-    return f"{url}?Expires={_SIGNED_EXPIRES}&OSSAccessKeyId={_ACCESS_KEY_ID}&Signature={signature}"
+def result_url(
+    base_url: str,
+    task_id: str,
+    index: int,
+    end_ms: int,
+    objects: ResultObjects,
+    verb: str = "GET",
+) -> str:
+    """The URL of image `index` (from 0) of a task that ended at `end_ms`, as the live service
+    hands them out: an object of its own per image, signed for GET until `Expires` (see
+    `mockscope.domain.objects`), e.g. `{base}/results/1d/d4/20240301/<task id>/<uuid>-1.png
+    ?Expires=…&OSSAccessKeyId=…&Signature=…`. The one place result URLs are made (`verb`:
+    what the URL is signed for; the service hands out GET URLs)."""
+    return base_url + objects.signed_path(task_id, index, end_ms, verb)
 
 
-def task_body(view: TaskView, request_id: str, base_url: Callable[[], str]) -> dict[str, Any]:
+def task_body(
+    view: TaskView, request_id: str, base_url: Callable[[], str], objects: ResultObjects
+) -> dict[str, Any]:
     """The task body; `base_url` is only asked for when there are result URLs to write.
 
     Its shape follows the model's result style: `results` with `task_metrics` (wanx-v1 and the
@@ -97,11 +99,11 @@ def task_body(view: TaskView, request_id: str, base_url: Callable[[], str]) -> d
     if style is not None and style.shape == "choices":
         if view.status is TaskStatus.SUCCEEDED:
             output["finished"] = True
-            output["choices"] = _choices(view, base_url())
+            output["choices"] = _choices(view, base_url(), objects)
             body["usage"] = _token_usage(view, ASYNC_USAGE_ORDER)
         return body
     if view.results:
-        output["results"] = _results(view, base_url())
+        output["results"] = _results(view, base_url(), objects)
     if style is None or style.task_metrics:
         output["task_metrics"] = {
             "TOTAL": view.total,
@@ -113,10 +115,12 @@ def task_body(view: TaskView, request_id: str, base_url: Callable[[], str]) -> d
     return body
 
 
-def generation_body(view: TaskView, request_id: str, base_url: str) -> dict[str, Any]:
+def generation_body(
+    view: TaskView, request_id: str, base_url: str, objects: ResultObjects
+) -> dict[str, Any]:
     """The answer of a synchronous generation (multimodal-generation): no task, just choices."""
     return {
-        "output": {"choices": _choices(view, base_url), "finished": True},
+        "output": {"choices": _choices(view, base_url, objects), "finished": True},
         "usage": _token_usage(view, SYNC_USAGE_ORDER),
         "request_id": request_id,
     }
@@ -127,9 +131,10 @@ ASYNC_USAGE_ORDER = ("size", "total_tokens", "image_count", "output_tokens", "in
 SYNC_USAGE_ORDER = ("image_count", "input_tokens", "output_tokens", "size", "total_tokens")
 
 
-def _results(view: TaskView, base: str) -> list[dict[str, Any]]:
+def _results(view: TaskView, base: str, objects: ResultObjects) -> list[dict[str, Any]]:
     style, request = view.style, view.request
-    signed = style is not None and style.signed_urls
+    assert view.end_ms is not None, "only a finished task has results"
+    end_ms = view.end_ms
     prompts: dict[str, str] = {}
     if style is not None and request is not None:
         # Documented HTTP key order: orig_prompt, actual_prompt, url.
@@ -138,23 +143,27 @@ def _results(view: TaskView, base: str) -> list[dict[str, Any]]:
         if style.actual_prompt and request.actual_prompt is not None:
             prompts["actual_prompt"] = request.actual_prompt
     return [
-        {**prompts, "url": result_url(base, view.task_id, item.index, signed)}
+        {**prompts, "url": result_url(base, view.task_id, item.index, end_ms, objects)}
         if item.failure is None
         else {"code": item.failure.code, "message": item.failure.message}
         for item in view.results
     ]
 
 
-def _choices(view: TaskView, base: str) -> list[dict[str, Any]]:
+def _choices(view: TaskView, base: str, objects: ResultObjects) -> list[dict[str, Any]]:
     """One choice per generated image; images that failed are left out [INF]."""
-    signed = view.style is not None and view.style.signed_urls
+    assert view.end_ms is not None, "only a finished task has images"
+    end_ms = view.end_ms
     return [
         {
             "finish_reason": "stop",
             "message": {
                 "role": "assistant",
                 "content": [
-                    {"image": result_url(base, view.task_id, item.index, signed), "type": "image"}
+                    {
+                        "image": result_url(base, view.task_id, item.index, end_ms, objects),
+                        "type": "image",
+                    }
                 ],
             },
         }

@@ -96,6 +96,7 @@ def _limits_body(limits: Limits) -> dict[str, Any]:
         "create_per_model": dict(limits.create_per_model),
         "concurrency": _wire(limits.concurrency),
         "concurrency_per_model": dict(limits.concurrency_per_model),
+        "retry_after": limits.retry_after,
     }
 
 
@@ -132,9 +133,10 @@ async def list_all_tasks(request: web.Request) -> web.Response:
     guard(request)
     backend = request.app[BACKEND]
     now = backend.clock.now_ms()
+    shown = backend.directory.shown  # an account that is just its key shows it masked
     accounts: dict[str, list[dict[str, Any]]] = {}
     for record in backend.control.tasks(_account(request)):
-        accounts.setdefault(record.account, []).append(_record_body(record))
+        accounts.setdefault(shown(record.account), []).append(_record_body(record))
     body = [{"account": name, "tasks": tasks} for name, tasks in accounts.items()]
     return json_response({"now_ms": now, "accounts": body})
 
@@ -159,7 +161,7 @@ def validated(raw: bytes, schema_name: str, what: str) -> dict[str, Any]:
     body = decode_json(raw)
     schema = schemas.request_schema(schema_name)
     if not schema.is_valid(body):
-        details = "; ".join(sorted(error.message for error in schema.errors(body)))
+        details = schemas.describe_each(schema.errors(body))
         raise errors.InvalidParameter(f"Invalid {what}: {details}.")
     assert isinstance(body, dict)
     return body
