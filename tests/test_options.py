@@ -86,12 +86,12 @@ def test_every_option_is_described_once_and_offered_where_it_says() -> None:
     assert len(names) == len(set(names))
     assert all(spec.help and spec.expected for spec in specs(PluginOptions))
     assert {spec.name for spec in MARKER_OPTIONS} == {
-        "time", "time_scale", "timing", "limits", "api_keys", "accounts", "seed", "scenario",
-        "sdk_sleep",
+        "time", "time_scale", "start_time", "timing", "limits", "api_keys", "accounts", "seed",
+        "scenario", "sdk_sleep",
     }  # fmt: skip
     assert [spec.cli.flag for spec in CLI_OPTIONS if spec.cli] == [
-        "--time", "--time-scale", "--api-key", "--seed", "--scenario", "--journal-size",
-        "--host", "--port", "--public-url", "--control-token",
+        "--time", "--time-scale", "--start-time", "--api-key", "--seed", "--scenario",
+        "--journal-size", "--host", "--port", "--public-url", "--control-token",
     ]  # fmt: skip
     time_option = next(spec for spec in MARKER_OPTIONS if spec.name == "time")
     assert [default_of(time_option, where) for where in ("server", "marker", "cli")] == [
