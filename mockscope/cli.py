@@ -253,6 +253,36 @@ def check(
     sys.exit(1 if result.drifted else 0)
 
 
+@main.command(
+    "openapi", short_help="Print the OpenAPI 3.1 document of the API and the control plane."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="The document's format.",
+)
+@click.option(
+    "--server-url",
+    default=None,
+    metavar="URL",
+    help="The URL to name under `servers` (default: http://127.0.0.1:8080).",
+)
+def openapi_command(output_format: str, server_url: str | None) -> None:
+    """Print the one OpenAPI 3.1 document that describes the fake: the DashScope routes, the
+    result downloads and uploads, and the /_mockscope/ control plane with its bodies, examples
+    and errors. A running server answers the same at GET /_mockscope/openapi.json (naming
+    itself under `servers`)."""
+    from mockscope import openapi
+
+    if output_format == "json":
+        click.echo(openapi.as_json(server_url).decode(), nl=False)
+    else:
+        click.echo(openapi.as_yaml(server_url), nl=False)
+
+
 def _progress_line(side: str, number: int, total: int, outcome: Any) -> None:
     """`[ 3/14] target  create-a: 200 (9 requests)`, one per probe and side, as they finish."""
     width = len(str(total))

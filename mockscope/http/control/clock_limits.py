@@ -8,17 +8,17 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 
-from mockscope import schemas
+from mockscope import openapi, schemas
 from mockscope.backend import Backend
 from mockscope.domain import errors
 from mockscope.domain.lifecycle import FOREVER_MS
 from mockscope.domain.ratelimit import Limits
 from mockscope.domain.tasks import Task
-from mockscope.http.keys import BACKEND, CONTROL_TOKEN
+from mockscope.http.keys import BACKEND, CONTROL_TOKEN, OPERATION_ID
 from mockscope.http.parse import decode_json, read_body
 from mockscope.http.serialize import format_time, json_response
 
@@ -66,7 +66,7 @@ async def get_clock(request: web.Request) -> web.Response:
 
 async def advance_clock(request: web.Request) -> web.Response:
     guard(request)
-    body = validated(await read_body(request), ADVANCE_SCHEMA, "clock advance")
+    body = validated(request, await read_body(request), ADVANCE_SCHEMA, "clock advance")
     request.app[BACKEND].clock.advance(float(body["seconds"]))
     return json_response(_clock_body(request))
 
@@ -99,7 +99,7 @@ async def get_limits(request: web.Request) -> web.Response:
 
 async def set_limits(request: web.Request) -> web.Response:
     guard(request)
-    body = validated(await read_body(request), LIMITS_SCHEMA, "limits")
+    body = validated(request, await read_body(request), LIMITS_SCHEMA, "limits")
     backend = request.app[BACKEND]
     backend.set_limits(replace(backend.limits, **body))
     return json_response(_limits_body(backend.limits))
@@ -135,11 +135,26 @@ def _plan_body(backend: Backend, task: Task, now_ms: int) -> dict[str, Any]:
     }
 
 
-def validated(raw: bytes, schema_name: str, what: str) -> dict[str, Any]:
-    body = decode_json(raw)
+def validated(request: web.Request, raw: bytes, schema_name: str, what: str) -> dict[str, Any]:
+    """The JSON body of a control request, checked against its schema; anything else is
+    refused with a message that shows the body expected."""
     schema = schemas.request_schema(schema_name)
+    if not raw.strip():
+        refuse(request, f"Invalid {what}: the body is empty")
+    try:
+        body = decode_json(raw)
+    except errors.IllegalInput:
+        refuse(request, f"Invalid {what}: the body is not JSON")
     if not schema.is_valid(body):
         details = "; ".join(sorted(error.message for error in schema.errors(body)))
-        raise errors.InvalidParameter(f"Invalid {what}: {details}.")
+        refuse(request, f"Invalid {what}: {details}")
     assert isinstance(body, dict)
     return body
+
+
+def refuse(request: web.Request, problem: str) -> NoReturn:
+    """400 InvalidParameter: `problem`, then how the route wants to be called."""
+    if request.query:
+        names = ", ".join(sorted(request.query))
+        problem += f" (query parameters are not read: send {names} in the body)"
+    raise errors.InvalidParameter(f"{problem}. {openapi.expected_body(request[OPERATION_ID])}.")

@@ -10,7 +10,7 @@ from mockscope.domain import errors
 from mockscope.domain.identity import api_key_id
 from mockscope.domain.journal import Entry
 from mockscope.domain.operations import Operation
-from mockscope.http.control.clock_limits import guard
+from mockscope.http.control.clock_limits import guard, refuse
 from mockscope.http.keys import BACKEND, PARAMS
 from mockscope.http.parse import decode_json, read_body
 from mockscope.http.serialize import json_response, task_body
@@ -29,13 +29,19 @@ async def get_scenario(request: web.Request) -> web.Response:
 async def set_scenario(request: web.Request) -> web.Response:
     """Replace the scenario in force; a malformed one is refused whole."""
     guard(request)
-    document = decode_json(await read_body(request))
+    raw = await read_body(request)
+    if not raw.strip():
+        refuse(request, "Invalid scenario: the body is empty")
+    try:
+        document = decode_json(raw)
+    except errors.IllegalInput:
+        refuse(request, "Invalid scenario: the body is not JSON")
     if not isinstance(document, dict):
-        raise errors.InvalidParameter("Invalid scenario: expected an object with `rules`.")
+        refuse(request, "Invalid scenario: expected an object with `rules`")
     try:
         rules, seed = reading.checked(document)
     except ScenarioError as error:
-        raise errors.InvalidParameter(f"Invalid scenario: {error}.") from None
+        refuse(request, f"Invalid scenario: {error}")
     request.app[BACKEND].set_scenario(rules, seed)
     return await get_scenario(request)
 
