@@ -73,7 +73,7 @@ def traced_bytes_per_task(sample: int = 20_000) -> float:
     tracemalloc.start()
     for k in range(sample):
         request = TaskRequest(model="wanx-v1", prompt=PROMPT + str(k), n=1)
-        backend.create_task(callers[k % len(callers)], request, backend.new_request_id())
+        backend.api.create_task(callers[k % len(callers)], request, backend.api.new_request_id())
         if k % 1000 == 999:
             clock.advance(1)
     current, _ = tracemalloc.get_traced_memory()
@@ -97,14 +97,14 @@ def run(tasks: int, hours: float, accounts: int) -> int:
     plateau: list[int] = []
     for k in range(tasks):
         request = TaskRequest(model="wanx-v1", prompt=PROMPT + str(k % 1000), n=1)
-        backend.create_task(callers[k % accounts], request, backend.new_request_id())
+        backend.api.create_task(callers[k % accounts], request, backend.api.new_request_id())
         elapsed_ms += step_ms
         whole = int(elapsed_ms)
         if whole:
             clock.advance(whole / 1000)
             elapsed_ms -= whole
         if (k + 1) % report_every == 0:
-            live = len(backend.store)
+            live = backend.control.footprint().tasks
             delta = rss_bytes() - baseline
             peak_live, peak_delta = max(peak_live, live), max(peak_delta, delta)
             hour = (clock.now_ms() - ManualClock().now_ms()) / 3_600_000

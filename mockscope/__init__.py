@@ -7,8 +7,11 @@ from mockscope.domain.journal import Entry, Journal
 from mockscope.domain.lifecycle import TaskStatus, Timing
 from mockscope.domain.operations import Operation
 from mockscope.domain.ratelimit import Limits
+from mockscope.domain.tasks import TaskRecord
+from mockscope.domain.uploads import StoredFile
 from mockscope.http.conformance import Violation
-from mockscope.scenarios.rules import ScenarioError
+from mockscope.http.envelopes import ServerFailure
+from mockscope.scenarios.rules import Rule, ScenarioError
 from mockscope.server import MockServer
 
 __all__ = [
@@ -23,8 +26,12 @@ __all__ = [
     "ManualClock",
     "MockServer",
     "Operation",
+    "Rule",
     "ScenarioError",
+    "ServerFailure",
+    "StoredFile",
     "SystemClock",
+    "TaskRecord",
     "TaskStatus",
     "Timing",
     "Violation",

@@ -79,13 +79,6 @@ def mockscope_settings(request: pytest.FixtureRequest) -> PluginOptions:
     _fail(problem)  # outside the except blocks, so the report is one line, not a chain
 
 
-def _checked(server: MockServer) -> None:
-    """Server-side failures fail the test (MockServer.check, where it exists)."""
-    check = getattr(server, "check", None)
-    if check is not None:
-        check()
-
-
 @pytest.fixture(scope="session")
 def mockscope_server() -> Iterator[MockServer]:
     """The session's shared fake, on the plugin's defaults (one per xdist worker).
@@ -108,16 +101,13 @@ def mockscope(
     options = mockscope_settings.server_options()
     if options == SHARED:
         shared: MockServer = request.getfixturevalue("mockscope_server")
-        shared.reset()
-        backend = shared.backend
-        if backend.limits != backend.config.limits:  # a test changed them by hand
-            backend.set_limits(backend.config.limits)
+        shared.reset()  # limits too, should a test have changed them
         yield shared
-        _checked(shared)
+        shared.check()
         return
     with MockServer(**options.kwargs()) as server:
         yield server
-        _checked(server)
+        server.check()
 
 
 @pytest.fixture

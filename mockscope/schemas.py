@@ -142,10 +142,6 @@ def response_spec(operation_id: str, status: int) -> ResponseSpec | None:
     return ResponseSpec(tuple(content), json_ref)
 
 
-def operation_ids() -> frozenset[str]:
-    return frozenset(_responses_by_operation())
-
-
 @functools.cache
 def query_validator(operation_id: str) -> tuple[jsonschema.Draft202012Validator, frozenset[str]]:
     """A validator for an operation's query string as an object, and its integer parameters.

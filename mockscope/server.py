@@ -14,11 +14,16 @@ from aiohttp import web
 from mockscope.backend import Backend
 from mockscope.domain.clock import Clock
 from mockscope.domain.journal import Journal
+from mockscope.domain.ratelimit import Limits
+from mockscope.domain.tasks import TaskRecord
+from mockscope.domain.uploads import StoredFile
 from mockscope.http.app import API, create_app
 from mockscope.http.conformance import VIOLATIONS, Violation
+from mockscope.http.envelopes import FAILURES, ServerFailure
 from mockscope.options import Options, takes_options
 from mockscope.scenarios import reading
 from mockscope.scenarios.reading import Declaration
+from mockscope.scenarios.rules import Rule
 
 T = TypeVar("T")
 
@@ -45,6 +50,11 @@ class MockServer:
 
     Start it in its own event-loop thread with `start()` / `with MockServer() as server`, or in
     the caller's running loop with `await start_async()` / `async with MockServer() as server`.
+
+    Everything a test does to the fake goes through its methods: `tasks()`, `reset()`, the
+    scenario (`set_scenario`, `add_rule`, `rules`, `clear_scenario`), `limits` /
+    `set_limits()`, `finish()`, `journal`, and `check()` at the end. They are safe to call from
+    the test's thread while the server runs in its own.
     """
 
     @takes_options
@@ -87,10 +97,46 @@ class MockServer:
     def clock(self) -> Clock:
         return self.backend.clock
 
+    # -- what it holds ------------------------------------------------------------------------
+
+    def tasks(self, account: str | None = None) -> list[TaskRecord]:
+        """Every stored task (of one account, if named), oldest first within each account."""
+        return self._on_loop(lambda: self.backend.control.tasks(account))
+
+    def uploads(self) -> list[StoredFile]:
+        """Every uploaded reference file kept now, oldest first."""
+        return self._on_loop(self.backend.control.uploads)
+
     @property
     def journal(self) -> Journal:
         """Every request answered, within a bound; with checks for client misbehaviour."""
         return self.backend.journal
+
+    @property
+    def limits(self) -> Limits:
+        """The rate limits and concurrency in force."""
+        return self.backend.control.limits
+
+    def set_limits(self, limits: Limits) -> None:
+        """Change the limits from now on (a full `reset()` restores the configured ones)."""
+        self._on_loop(lambda: self.backend.control.set_limits(limits))
+
+    def finish(self, task_id: str) -> None:
+        """End a task now: one a scenario told to wait `never`, or any unfinished one."""
+        self._on_loop(lambda: self.backend.control.finish_task(task_id))
+
+    def reset(self, account: str | None = None) -> None:
+        """Forget one account's tasks and uploads, or everything: every task, upload and
+        journal entry, with the clock, id sequence, scenario and limits back to how the server
+        started."""
+        self._on_loop(lambda: self.backend.control.reset(account))
+
+    # -- scenarios ------------------------------------------------------------------------------
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The scenario rules in force, in order."""
+        return self.backend.control.rules
 
     def set_scenario(self, scenario: Declaration | None, seed: int | None = None) -> None:
         """Replace the scenario in force: a document, a list of rules, or None for none.
@@ -99,17 +145,19 @@ class MockServer:
         one-line strings (`"failed; code=DataInspectionFailed"`). A malformed scenario raises
         ScenarioError and leaves the one in force untouched.
         """
-        rules, document_seed = reading.checked(reading.as_document(scenario or [], seed))
-        self._on_loop(lambda: self.backend.set_scenario(rules, document_seed))
+        declared = reading.checked(scenario or [], seed)
+        self._on_loop(lambda: self.backend.control.set_scenario(declared))
 
     def add_rule(self, rule: Mapping[str, Any] | str) -> None:
         """Add one rule after those in force."""
-        (added,), _ = reading.checked(reading.as_document([rule]))
-        self._on_loop(lambda: self.backend.scenario.rules.append(added))
+        added = reading.checked_rule(rule)
+        self._on_loop(lambda: self.backend.control.add_rule(added))
 
-    def finish(self, task_id: str) -> None:
-        """End a task now: one a scenario told to wait `never`, or any unfinished one."""
-        self._on_loop(lambda: self.backend.finish_task(task_id))
+    def clear_scenario(self) -> None:
+        """Remove every rule: the happy path again."""
+        self._on_loop(self.backend.control.clear_scenario)
+
+    # -- what went wrong ------------------------------------------------------------------------
 
     @property
     def schema_violations(self) -> list[Violation]:
@@ -118,6 +166,48 @@ class MockServer:
             return []
         recorded: list[Violation] = self.app[VIOLATIONS]
         return list(recorded)
+
+    @property
+    def server_failures(self) -> list[ServerFailure]:
+        """Unexpected exceptions inside the fake, each answered as a 500 envelope (the last 100)."""
+        recorded = self.app[FAILURES]
+        return list(recorded)
+
+    def check(self) -> None:
+        """Raise in the test what went wrong inside the server since the last check.
+
+        First the exceptions the fake raised while answering (each answered with a 500
+        envelope): the first is raised again, as itself. Then, with validate_responses=True,
+        the responses that broke `schemas/`, as one AssertionError. What is raised is forgotten,
+        so call it until it returns to see everything; a clean server returns at once.
+        """
+        failures = self._on_loop(self._take_failures)
+        if failures:
+            first = failures[0]
+            more = f"; {len(failures) - 1} more after it" if len(failures) > 1 else ""
+            first.error.add_note(
+                f"mockscope: raised inside the fake answering {first.method} {first.path}; "
+                f"the client got a 500 InternalError envelope{more}"
+            )
+            raise first.error
+        violations = self._on_loop(self._take_violations)
+        if violations:
+            listed = "\n  ".join(map(str, violations))
+            raise AssertionError(f"responses that break schemas/:\n  {listed}")
+
+    def _take_failures(self) -> list[ServerFailure]:
+        recorded = self.app[FAILURES]
+        taken = list(recorded)
+        recorded.clear()
+        return taken
+
+    def _take_violations(self) -> list[Violation]:
+        if VIOLATIONS not in self.app:
+            return []
+        recorded = self.app[VIOLATIONS]
+        taken = list(recorded)
+        recorded.clear()
+        return taken
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -168,20 +258,15 @@ class MockServer:
         finally:
             self._shutdown_thread()
 
-    def reset(self) -> None:
-        """Forget every task, rule and journal entry; restart the clock and id sequence."""
-        self._on_loop(self.backend.reset)
-
-    def _on_loop(self, change: Callable[[], object]) -> None:
-        """Change the backend from the server's own loop thread, when it has one."""
+    def _on_loop(self, change: Callable[[], T]) -> T:
+        """Run `change` on the server's own loop thread, when it has one, and return its result."""
         if self._loop is not None and self._thread is not threading.current_thread():
 
-            async def run() -> None:
-                change()
+            async def run() -> T:
+                return change()
 
-            self._call_in_loop(run())
-        else:
-            change()
+            return self._call_in_loop(run())
+        return change()
 
     def _call_in_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
         assert self._loop is not None

@@ -1,4 +1,4 @@
-"""The backend facade without HTTP: purging under endless traffic, and account resets."""
+"""The backend without HTTP: purging under endless traffic, and account resets."""
 
 from __future__ import annotations
 
@@ -17,11 +17,10 @@ def test_stored_tasks_stay_bounded_once_expiry_starts() -> None:
     for hour in range(60):
         for k in range(per_hour):
             request = TaskRequest(model="wanx-v1", prompt=f"p{k}", n=1)
-            backend.create_task(callers[k % len(callers)], request, backend.new_request_id())
+            backend.api.create_task(callers[k % len(callers)], request)
             clock.advance(3600 / per_hour)
-        store = backend.store
-        indexed = sum(len(account.tasks) for account in store.accounts())
-        sizes.append((hour, len(store), indexed, len(store._expiry)))
+        held = backend.control.footprint()
+        sizes.append((hour, held.tasks, held.indexed, held.expiry_entries))
     # ~24 h of tasks are kept (plus the ~27 s each runs); nothing grows past that.
     steady = [entry for entry in sizes if entry[0] >= 26]
     assert all(24 * per_hour <= kept <= 25 * per_hour for _, kept, _, _ in steady)
@@ -32,9 +31,9 @@ def test_stored_tasks_stay_bounded_once_expiry_starts() -> None:
 def test_reset_of_one_account_leaves_the_rest() -> None:
     backend = Backend(BackendConfig(seed=1), ManualClock())
     a, b = Caller("a", "sk-a"), Caller("b", "sk-b")
-    kept = backend.create_task(a, TaskRequest(model="wanx-v1", prompt="p", n=1))
-    gone = backend.create_task(b, TaskRequest(model="wanx-v1", prompt="p", n=1))
-    backend.reset("b")
-    assert backend.get_task(a, kept).status == "PENDING"
-    assert backend.get_task(b, gone).status == "UNKNOWN"
-    assert [task.task_id for task in backend.tasks()] == [kept]
+    kept = backend.api.create_task(a, TaskRequest(model="wanx-v1", prompt="p", n=1)).task_id
+    gone = backend.api.create_task(b, TaskRequest(model="wanx-v1", prompt="p", n=1)).task_id
+    backend.control.reset("b")
+    assert backend.api.get_task(a, kept).status == "PENDING"
+    assert backend.api.get_task(b, gone).status == "UNKNOWN"
+    assert [task.task_id for task in backend.control.tasks()] == [kept]

@@ -23,6 +23,7 @@ from mockscope.options import (
     default_of,
     specs,
 )
+from mockscope.scenarios import reading
 
 
 @pytest.mark.parametrize(
@@ -105,7 +106,7 @@ def test_every_option_is_described_once_and_offered_where_it_says() -> None:
 def test_the_server_keeps_the_options_it_was_built_from() -> None:
     server = MockServer(time="jump", seed=4, scenario="failed")
     assert server.options.seed == 4
-    assert server.options.scenario == {"rules": [{"outcome": "failed"}]}
+    assert server.options.scenario == reading.checked(["failed"])  # read once, kept as rules
     assert isinstance(server.clock, JumpingClock)
     with pytest.raises(TypeError, match="keyword options only"):
         MockServer(Options())  # type: ignore[call-arg]

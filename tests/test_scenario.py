@@ -6,28 +6,22 @@ import pytest
 
 from mockscope import ScenarioError
 from mockscope.domain.operations import Operation
-from mockscope.scenarios.reading import (
-    as_document,
-    checked,
-    parse_header,
-    read_file,
-    rule_from_mapping,
-)
-from mockscope.scenarios.rules import Call, Scenario
+from mockscope.scenarios.reading import checked, checked_rule, parse_line, read_file
+from mockscope.scenarios.rules import Call, Lifetime, OutcomeKind, Scenario
 
 
 def _rules(*lines: str) -> Scenario:
-    rules, seed = checked(as_document(list(lines)))
+    rules, seed = checked(list(lines))
     return Scenario(rules, seed)
 
 
 def test_the_one_line_form_reads_numbers_and_lists() -> None:
-    assert parse_header("failed; code=DataInspectionFailed") == {
+    assert parse_line("failed; code=DataInspectionFailed") == {
         "outcome": "failed",
         "code": "DataInspectionFailed",
     }
-    assert parse_header("partial; items=0,2") == {"outcome": "partial", "items": [0, 2]}
-    assert parse_header(" delay ; min=0.5;max=2 ") == {"outcome": "delay", "min": 0.5, "max": 2}
+    assert parse_line("partial; items=0,2") == {"outcome": "partial", "items": [0, 2]}
+    assert parse_line(" delay ; min=0.5;max=2 ") == {"outcome": "delay", "min": 0.5, "max": 2}
 
 
 @pytest.mark.parametrize(
@@ -46,23 +40,47 @@ def test_the_one_line_form_reads_numbers_and_lists() -> None:
 )
 def test_malformed_rules_say_what_is_wrong(line: str, says: str) -> None:
     with pytest.raises(ScenarioError, match=says):
-        checked(as_document([line]))
+        checked([line])
+    with pytest.raises(ScenarioError, match=says):
+        checked_rule(line)
+
+
+def test_every_form_reports_problems_in_one_format() -> None:
+    """Documents, rule lists and single rules (a request header) are read by one pipeline."""
+    with pytest.raises(ScenarioError) as in_a_document:
+        checked({"rules": [{"outcome": "failed"}, {"outcome": "partial", "failed": "lots"}]})
+    with pytest.raises(ScenarioError) as in_a_list:
+        checked(["failed", "partial; failed=lots"])
+    with pytest.raises(ScenarioError) as on_its_own:
+        checked_rule("partial; failed=lots")
+    assert str(in_a_document.value) == str(in_a_list.value)
+    assert str(in_a_list.value) == "rules.1.failed: 'lots' is not of type 'integer'"
+    assert str(on_its_own.value) == "rule.failed: 'lots' is not of type 'integer'"
+    with pytest.raises(ScenarioError, match=r"^rules\.1: `code` is not of the form name=value$"):
+        checked(["failed", "failed; code"])
 
 
 def test_defaults_come_from_the_documented_codes() -> None:
-    rules, _ = checked(as_document(["failed", "error; code=ModelUnavailable", "partial"]))
-    failed, error, partial = (rule.outcome.params for rule in rules)
+    rules, _ = checked(["failed", "error; code=ModelUnavailable", "partial", "error; status=418"])
+    failed, error, partial, teapot = (rule.outcome.params for rule in rules)
     assert failed["code"] == "InternalError.Algo"
     assert failed["message"].startswith("An internal error has occured during execution")
-    assert (error["status"], error["message"]) == (
-        503,
-        "Model is unavailable, please try again later.",
-    )
+    assert error["message"] == "Model is unavailable, please try again later."
+    assert "status" not in error, "the HTTP layer gives a code its status"
+    assert (teapot["code"], teapot["status"]) == ("InternalError", 418), "a named status stays"
     assert (partial["code"], partial["failed"]) == ("InternalError.Timeout", 1)
 
 
+def test_kinds_and_lifetimes_are_enums() -> None:
+    rule = checked_rule({"outcome": "reset", "times": {"nth": 3}})
+    assert rule.outcome.kind is OutcomeKind.RESET
+    assert not rule.outcome.for_task
+    assert (rule.times, rule.n) == (Lifetime.NTH, 3)
+    assert checked_rule("never").outcome.for_task
+
+
 def test_rules_match_by_operation_key_account_prompt_and_header() -> None:
-    rule = rule_from_mapping(
+    rule = checked_rule(
         {
             "outcome": "failed",
             "match": {
@@ -88,7 +106,7 @@ def test_rules_match_by_operation_key_account_prompt_and_header() -> None:
 
 
 def _fired(scenario: Scenario, calls: int, operation: Operation = Operation.CREATE) -> list[bool]:
-    return [scenario.resolve(Call(operation)).request is not None for _ in range(calls)]
+    return [scenario.request_outcome(Call(operation)) is not None for _ in range(calls)]
 
 
 @pytest.mark.parametrize(
@@ -111,7 +129,7 @@ def test_only_matching_calls_count_towards_the_nth() -> None:
     )[0]
     scenario = Scenario(rules)
     seen = [
-        scenario.resolve(Call(op)).request is not None
+        scenario.request_outcome(Call(op)) is not None
         for op in (Operation.GET, Operation.CREATE, Operation.CREATE, Operation.GET)
     ]
     assert seen == [False, False, False, True]
@@ -138,14 +156,33 @@ def test_restart_replays_the_draws_and_counts() -> None:
     assert _fired(scenario, 60) == before
 
 
-def test_one_request_outcome_and_one_task_outcome_per_call() -> None:
+def test_the_first_firing_rule_of_each_kind_applies() -> None:
     scenario = _rules("delay; seconds=1", "reset", "failed", "partial")
-    resolution = scenario.resolve(Call(Operation.CREATE))
-    assert resolution.request is not None
-    assert resolution.request.kind == "delay"
-    assert resolution.task is not None
-    assert resolution.task.kind == "failed"
-    assert resolution.describe() == "delay; seconds=1, failed; code=InternalError.Algo"
+    request = scenario.request_outcome(Call(Operation.CREATE))
+    task = scenario.task_outcome(Call(Operation.CREATE))
+    assert request is not None
+    assert task is not None
+    assert request.describe() == "delay; seconds=1"
+    assert task.describe() == "failed; code=InternalError.Algo"
+    counts = [(installed.calls, installed.fired) for installed in scenario.installed]
+    assert counts == [(1, 1), (0, 0), (1, 1), (0, 0)], "rules after the first are not tried"
+
+
+def test_a_requests_own_rule_comes_first_and_counts_nowhere() -> None:
+    scenario = _rules("error; code=SystemError; times=once")
+    own = checked_rule("reset")
+    outcome = scenario.request_outcome(Call(Operation.GET), own)
+    assert outcome is not None
+    assert outcome.kind is OutcomeKind.RESET
+    assert scenario.installed[0].calls == 0
+    assert scenario.task_outcome(Call(Operation.CREATE), own) is None, "a request outcome"
+
+
+def test_rules_are_values_and_their_counts_belong_to_the_scenario() -> None:
+    declared = checked(["reset; times=once"])
+    first, second = Scenario(declared.rules), Scenario(declared.rules)
+    assert _fired(first, 2) == [True, False]
+    assert _fired(second, 2) == [True, False], "the same rules, installed afresh"
 
 
 def test_a_scenario_file_in_yaml(tmp_path: pytest.TempPathFactory) -> None:
@@ -156,7 +193,7 @@ def test_a_scenario_file_in_yaml(tmp_path: pytest.TempPathFactory) -> None:
     )
     rules, seed = checked(read_file(path))
     assert seed == 5
-    assert rules[0].outcome.params["status"] == 503
+    assert rules[0].outcome.params["code"] == "ModelUnavailable"
 
 
 def test_an_unreadable_file_is_a_scenario_error(tmp_path: pytest.TempPathFactory) -> None:

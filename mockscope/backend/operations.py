@@ -1,62 +1,29 @@
-"""The facade the HTTP layer calls: one method per API operation, in domain terms only."""
+"""The API operations: one method per operation of the service, in domain terms only.
+
+This is what the HTTP handlers call. A create resolves the task outcome its call declares
+(the scenario's rules, and the request's own rule) here, so a task is shaped in one place.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
+from mockscope.backend.state import State
 from mockscope.domain import errors
-from mockscope.domain.accounts import AccountSpec
-from mockscope.domain.clock import Clock, ManualClock
-from mockscope.domain.identity import Caller, Directory
-from mockscope.domain.ids import IdSource
-from mockscope.domain.images import ImageCache
-from mockscope.domain.journal import Journal
-from mockscope.domain.lifecycle import TaskStatus, Timing
+from mockscope.domain.identity import Caller
+from mockscope.domain.lifecycle import TaskStatus
 from mockscope.domain.listing import ListQuery, TaskPage, list_tasks
 from mockscope.domain.operations import Operation
-from mockscope.domain.ratelimit import Limits, RateLimiter
-from mockscope.domain.store import TaskStore
 from mockscope.domain.tasks import Task, TaskRequest, TaskView
-from mockscope.domain.uploads import Certificate, UploadForm, Uploads
-from mockscope.scenarios.reading import rules_from_document
-from mockscope.scenarios.rules import Outcome as ScenarioOutcome
-from mockscope.scenarios.rules import Rule, Scenario
+from mockscope.domain.uploads import Certificate, UploadForm
+from mockscope.scenarios.rules import Call, DeclaredOutcome, Rule
 from mockscope.scenarios.shaping import shape_task
 
-DAY_MS = 24 * 60 * 60 * 1000
-_FINISHED = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
 #: Idle rate-limit windows are swept after this many submissions.
 _PRUNE_EVERY = 4096
-
-
-@dataclass(frozen=True)
-class BackendConfig:
-    """How the simulated service behaves. Every field has the live service's default."""
-
-    #: Models the service knows; a request for any other gets ModelNotFound.
-    models: tuple[str, ...] = ("wanx-v1",)
-    #: Accepted API keys; None accepts any non-empty key (keys in `accounts` always count).
-    api_keys: frozenset[str] | None = None
-    #: Keys and workspaces grouped into shared accounts; any other key is its own account.
-    accounts: tuple[AccountSpec, ...] = ()
-    timing: Timing = field(default_factory=Timing)
-    limits: Limits = field(default_factory=Limits)
-    #: How long a finished task stays readable (the live service keeps it 24 hours).
-    retention_ms: int = DAY_MS
-    #: Seeds task ids, unseeded image seeds and scenario draws; None for fresh randomness.
-    seed: int | None = None
-    #: How many requests the journal keeps (the oldest are dropped).
-    journal_size: int = 10_000
-    #: The scenario in force at start and after every full reset (schemas/scenario.json form).
-    scenario: Mapping[str, Any] | None = None
-
-    def __post_init__(self) -> None:
-        if self.api_keys is not None and not all(self.api_keys):
-            raise ValueError("API keys must be non-empty strings")
-        if self.retention_ms < 0:
-            raise ValueError("retention_ms must not be negative")
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,110 +44,121 @@ class ResultGone(Exception):
         self.expired = expired
 
 
-class Backend:
-    """The simulated DashScope service, driven by an injected clock."""
+class Operations:
+    """The API operations over the service's state."""
 
-    def __init__(self, config: BackendConfig | None = None, clock: Clock | None = None) -> None:
-        self.config = config = config or BackendConfig()
-        self.clock: Clock = clock if clock is not None else ManualClock()
-        self.ids = IdSource(config.seed)
-        self.directory = Directory(config.api_keys, config.accounts)
-        self.limiter = RateLimiter(config.limits)
-        self.store = TaskStore(config.retention_ms, config.limits.concurrency)
-        self.journal = Journal(config.journal_size)
-        self.uploads = Uploads(secret=f"mockscope/{config.seed}/{id(self)}".encode())
-        self.scenario = self._initial_scenario()
-        self._images = ImageCache()
+    def __init__(self, state: State) -> None:
+        self._state = state
+        # The collaborators live as long as the state; held here for the hot path.
+        self._clock = state.clock
+        self._store = state.store
+        self._limiter = state.limiter
+        self._ids = state.ids
+        self._directory = state.directory
+        self._scenario = state.scenario
+        self._models = frozenset(state.config.models)
+        self._timing = state.config.timing
         self._submissions = 0
 
     # -- identity -----------------------------------------------------------------------------
 
     def authenticate(self, authorization: str | None, workspace: str | None = None) -> Caller:
-        return self.directory.authenticate(authorization, workspace)
+        return self._directory.authenticate(authorization, workspace)
 
     def new_request_id(self) -> str:
-        return self.ids.request_id()
+        return self._ids.request_id()
 
     def model_exists(self, model: str) -> bool:
-        return model in self.config.models
+        return model in self._models
 
-    # -- operations ---------------------------------------------------------------------------
+    # -- tasks ----------------------------------------------------------------------------------
 
     def create_task(
         self,
         caller: Caller,
         request: TaskRequest,
         request_id: str = "",
-        declared: ScenarioOutcome | None = None,
+        *,
         resolve_oss: bool = False,
-    ) -> str:
-        """Queue a task and return its id; it is PENDING until its account has a free slot.
+        headers: Mapping[str, str] = _NO_HEADERS,
+        own_rule: Rule | None = None,
+    ) -> Task:
+        """Queue a task and return it; it is PENDING until its account has a free slot.
 
-        `declared` is a scenario's task outcome (failed, partial, suspended, ...), if any;
-        `resolve_oss` says the caller asked for `oss://` references to be resolved.
+        `resolve_oss` says the caller asked for `oss://` references to be resolved. The task
+        outcome comes from the first firing task-outcome rule: the request's `own_rule` (its
+        X-Mockscope-Scenario header), then the scenario's; rules may match on `headers`. Only
+        creates that make a task count towards those rules.
         """
         if not self.model_exists(request.model):
             raise errors.ModelNotFound.for_model(request.model)
-        now = self.clock.now_ms()
+        now = self._clock.now_ms()
         self._check_reference(caller, request.ref_img, resolve_oss, now)
         self._throttle(Operation.CREATE, caller, now, request.model)
         self._housekeeping(now)
-        shape = shape_task(request, self.config.timing, declared)
-        account = self.store.account(caller.account)
+        declared = None
+        if own_rule is not None or self._scenario.task_rules:  # checked inline: the hot path
+            declared = self._task_outcome(caller, request, headers, own_rule)
+        shape = shape_task(request, self._timing, declared)
+        account = self._store.account(caller.account)
         plan = account.plan(now, shape.queue_ms, shape.run_ms)
         shape.adjust(plan)
         task = Task(
-            task_id=self.ids.task_id(),
+            task_id=self._ids.task_id(),
             account=caller.account,
             request=request,
-            seed=request.seed if request.seed is not None else self.ids.image_seed(),
+            seed=request.seed if request.seed is not None else self._ids.image_seed(),
             plan=plan,
-            outcome=shape.outcome,
+            result=shape.result,
             api_key=caller.api_key,
             request_id=request_id,
             progression=shape.progression,
+            declared=declared.describe() if declared is not None else "",
         )
-        self.store.add(task, now)
-        return task.task_id
+        self._store.add(task, now)
+        return task
 
     def get_task(self, caller: Caller, task_id: str) -> TaskView:
         """The task as seen now; unknown, foreign and expired tasks read as UNKNOWN."""
-        now = self.clock.now_ms()
+        now = self._clock.now_ms()
         self._throttle(Operation.GET, caller, now)
         task = self._visible_task(caller, task_id, now)
         if task is None:
             return TaskView.unknown(task_id)
         if task.on_read(now):
-            self._moved(task, now)
-        elif self.clock.jumps and (target := task.jump_target(now)) is not None:
-            now = self.clock.advance_to(target)  # a jumping clock: the read finds it finished
+            self._state.moved(task, now)
+        elif self._clock.jumps and (target := task.jump_target(now)) is not None:
+            now = self._clock.advance_to(target)  # a jumping clock: the read finds it finished
         return task.view(now)
 
     def cancel_task(self, caller: Caller, task_id: str) -> None:
         """Cancel a PENDING task; the tasks queued behind it move up."""
-        now = self.clock.now_ms()
+        now = self._clock.now_ms()
         self._throttle(Operation.CANCEL, caller, now)
         task = self._visible_task(caller, task_id, now)
         if task is None or task.view(now).status is not TaskStatus.PENDING:
             raise errors.UnsupportedOperation()
         task.plan.canceled_ms = now
-        self.store.rescheduled(task)
-        self._replan(caller.account, now)
+        self._store.rescheduled(task)
+        self._state.replan(caller.account, now)
 
     def list_tasks(self, caller: Caller, query: ListQuery) -> TaskPage:
-        now = self.clock.now_ms()
+        now = self._clock.now_ms()
         self._throttle(Operation.LIST, caller, now)
-        account = self.store.account_or_none(caller.account)
+        store = self._store
+        account = store.account_or_none(caller.account)
         tasks = account.tasks if account is not None else ()
-        return list_tasks(tasks, query, now, lambda task: not self.store.is_expired(task, now))
+        return list_tasks(tasks, query, now, lambda task: not store.is_expired(task, now))
+
+    # -- results and uploads --------------------------------------------------------------------
 
     def result_image(self, task_id: str, index: int) -> ImageSpec:
         """What the image behind a result URL shows: only a generated image of a kept task."""
-        task = self.store.get(task_id)
+        task = self._store.get(task_id)
         if task is None:
             raise ResultGone(expired=False)
-        now = self.clock.now_ms()
-        if self.store.is_expired(task, now):
+        now = self._clock.now_ms()
+        if self._store.is_expired(task, now):
             raise ResultGone(expired=True)
         view = task.view(now)
         if view.status is not TaskStatus.SUCCEEDED or not 0 <= index < len(view.results):
@@ -194,83 +172,34 @@ class Backend:
 
     def render(self, spec: ImageSpec) -> bytes:
         """The PNG for an image spec; thread-safe, so it can run off the event loop."""
-        return self._images.render(spec.width, spec.height, spec.prompt, spec.seed)
-
-    # -- control --------------------------------------------------------------------------------
-
-    @property
-    def limits(self) -> Limits:
-        return self.limiter.limits
-
-    def set_limits(self, limits: Limits) -> None:
-        """Change the limits from now on; a new concurrency redraws every waiting queue."""
-        old = self.limiter.limits
-        self.limiter.limits = limits
-        if limits.concurrency != old.concurrency:
-            self.store.concurrency = limits.concurrency
-            now = self.clock.now_ms()
-            for account in self.store.accounts():
-                self._replan(account.name, now)
+        return self._state.images.render(spec.width, spec.height, spec.prompt, spec.seed)
 
     def upload_certificate(self, caller: Caller, model: str) -> Certificate:
         """A certificate to upload one or more files for `model` (getPolicy)."""
-        now = self.clock.now_ms()
+        now = self._clock.now_ms()
         self._throttle(Operation.UPLOAD, caller, now)
-        return self.uploads.certificate(caller.account, model, now, self.ids.request_id())
+        return self._state.uploads.certificate(caller.account, model, now, self._ids.request_id())
 
     def store_upload(self, form: UploadForm) -> None:
         """Keep a file posted to object storage with a certificate (StorageError if refused)."""
-        self.uploads.store(form, self.clock.now_ms())
-
-    def finish_task(self, task_id: str) -> TaskView:
-        """End a task now, whatever its plan said (for tasks told to wait `never`)."""
-        now = self.clock.now_ms()
-        task = self.store.get(task_id)
-        if task is None or self.store.is_expired(task, now):
-            raise errors.NotFound(f"No task {task_id} is kept.")
-        if task.view(now).status.value in _FINISHED:
-            raise errors.UnsupportedOperation(f"Task {task_id} has already finished.")
-        task.plan.finish_at(now)
-        self._moved(task, now)
-        return task.view(now)
-
-    def set_scenario(self, rules: Sequence[Rule], seed: int | None = None) -> None:
-        """Replace the scenario in force (rules must already be checked)."""
-        self.scenario = Scenario(rules, seed if seed is not None else self.config.seed)
-
-    def tasks(self) -> Iterator[Task]:
-        """Every stored task of every account (for the control plane and tests)."""
-        return iter(self.store)
-
-    def reset(self, account: str | None = None) -> None:
-        """Forget one account, or everything (then the clock and the id sequence restart too)."""
-        if account is not None:
-            self.store.remove_account(account)
-            self.limiter.forget(account)
-            self.uploads.clear(account)
-            return
-        self.store.clear()
-        self.uploads.clear()
-        self.limiter.clear()
-        self.journal.clear()
-        self.scenario = self._initial_scenario()
-        self.clock.restart()
-        self.ids.restart()
+        self._state.uploads.store(form, self._clock.now_ms())
 
     # -- internals ------------------------------------------------------------------------------
 
     def _throttle(self, operation: Operation, caller: Caller, now: int, model: str = "") -> None:
-        decision = self.limiter.check(operation, caller.account, now, model)
+        decision = self._limiter.check(operation, caller.account, now, model)
         if not decision.allowed:
             raise errors.RateQuotaExceeded(decision.retry_after_ms / 1000)
 
-    def _replan(self, account_name: str, now: int) -> None:
-        account = self.store.account_or_none(account_name)
-        if account is None:
-            return
-        queue_ms = self.config.timing.queue_ms
-        for task in account.replan(queue_ms, self.store.concurrency, now):
-            self.store.rescheduled(task)
+    def _task_outcome(
+        self,
+        caller: Caller,
+        request: TaskRequest,
+        headers: Mapping[str, str],
+        own_rule: Rule | None,
+    ) -> DeclaredOutcome | None:
+        call = Call(Operation.CREATE, caller.api_key, caller.account, request.prompt, headers)
+        return self._scenario.task_outcome(call, own_rule)
 
     def _check_reference(
         self, caller: Caller, reference: str | None, resolve_oss: bool, now: int
@@ -280,36 +209,19 @@ class Backend:
             return
         if not resolve_oss:
             raise errors.InvalidParameter(errors.OSS_UNRESOLVED_MESSAGE)
-        if self.uploads.resolve(reference.removeprefix("oss://"), caller.account, now) is None:
+        uploads = self._state.uploads
+        if uploads.resolve(reference.removeprefix("oss://"), caller.account, now) is None:
             raise errors.InvalidURL(errors.InvalidURL.missing_message)
 
-    def _moved(self, task: Task, now: int) -> None:
-        """A task's plan was moved by hand: its queue and its expiry follow."""
-        self.store.rescheduled(task)
-        self._replan(task.account, now)
-
-    def _initial_scenario(self) -> Scenario:
-        document = self.config.scenario
-        if document is None:
-            return Scenario(seed=self.config.seed)
-        seed = document.get("seed", self.config.seed)
-        return Scenario(rules_from_document(document), seed)
-
     def _housekeeping(self, now: int) -> None:
-        self.store.purge(now)
+        self._store.purge(now)
         self._submissions += 1
         if self._submissions % _PRUNE_EVERY == 0:
-            self.limiter.prune(now)
+            self._limiter.prune(now)
 
     def _visible_task(self, caller: Caller, task_id: str, now: int) -> Task | None:
-        task = self.store.get(task_id)
-        if task is None or task.account != caller.account or self.store.is_expired(task, now):
+        store = self._store
+        task = store.get(task_id)
+        if task is None or task.account != caller.account or store.is_expired(task, now):
             return None
         return task
-
-
-def with_overrides(config: BackendConfig, **overrides: Any) -> BackendConfig:
-    """A copy of `config` with some fields replaced (None values are left out)."""
-    return replace(
-        config, **{name: value for name, value in overrides.items() if value is not None}
-    )

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Literal, Protocol, runtime_checkable
 
+#: A day of simulated time: how long finished tasks are kept, and the widest listing window.
+DAY_MS = 24 * 60 * 60 * 1000
 #: 2024-03-01 09:38:24 UTC (17:38:24 in Beijing), the start of a manual clock unless told otherwise.
 DEFAULT_MANUAL_START_MS = 1_709_285_904_000
 

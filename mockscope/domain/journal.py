@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mockscope.domain.lifecycle import TERMINAL_STATUSES, TaskStatus
+from mockscope.domain.lifecycle import TERMINAL_STATUSES
 from mockscope.domain.operations import Operation
 
 #: Status recorded for a request whose answer was never sent (dropped connection, lost answer).
@@ -205,10 +205,8 @@ def _entry(raw: tuple[object, ...]) -> Entry:
 
 
 def _terminal(entry: Entry) -> bool:
-    return entry.status == 200 and entry.task_status in _TERMINAL_NAMES
-
-
-_TERMINAL_NAMES = frozenset(status.value for status in TERMINAL_STATUSES)
+    # TaskStatus is a str enum: a recorded status string is found in the set as it is.
+    return entry.status == 200 and entry.task_status in TERMINAL_STATUSES
 
 
 def _reads_by_task(entries: Iterable[Entry]) -> dict[str, list[Entry]]:
@@ -217,10 +215,3 @@ def _reads_by_task(entries: Iterable[Entry]) -> dict[str, list[Entry]]:
         if entry.task_id is not None and entry.status != 429:
             reads[entry.task_id].append(entry)
     return reads
-
-
-def iter_statuses(entries: Iterable[Entry]) -> Iterator[TaskStatus]:
-    """The task statuses a sequence of reads showed, for assertions on a lifecycle."""
-    for entry in entries:
-        if entry.task_status is not None:
-            yield TaskStatus(entry.task_status)

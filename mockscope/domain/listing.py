@@ -6,12 +6,11 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from mockscope.domain.clock import DAY_MS
 from mockscope.domain.errors import InvalidParameter
 from mockscope.domain.identity import REGION, api_key_id
 from mockscope.domain.lifecycle import TaskStatus
 from mockscope.domain.tasks import Task, TaskView
-
-DAY_MS = 24 * 60 * 60 * 1000
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,10 @@ class TaskStore:
         self._accounts.clear()
         self._expiry.clear()
 
+    @property
+    def expiry_entries(self) -> int:
+        return len(self._expiry)
+
     def __iter__(self) -> Iterator[Task]:
         return iter(list(self._tasks.values()))
 

@@ -1,11 +1,12 @@
-"""Task records, their outcomes, and the read-only view of a task at a moment in time."""
+"""Tasks: what was asked for, how a finished task turns out (its result), and the read-only
+view of a task at a moment in time."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mockscope.domain.errors import UNSUPPORTED_SIZE_MESSAGE, InvalidParameter
-from mockscope.domain.lifecycle import Plan, TaskStatus
+from mockscope.domain.lifecycle import FOREVER_MS, Plan, TaskStatus
 
 #: The sizes wanx-v1 renders; any other size is accepted at submit and the task then fails.
 SUPPORTED_SIZES = ("1024*1024", "720*1280", "768*1152", "1280*720")
@@ -72,14 +73,14 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class TaskResult:
     """How a finished task turns out: a task-level failure, or per-image failures, or neither."""
 
     task_failure: Failure | None = None
     failed_items: tuple[tuple[int, Failure], ...] = ()
 
     @classmethod
-    def for_request(cls, request: TaskRequest) -> Outcome:
+    def for_request(cls, request: TaskRequest) -> TaskResult:
         if request.size not in SUPPORTED_SIZES:
             return _UNSUPPORTED_SIZE
         return SUCCESS
@@ -91,9 +92,11 @@ class Outcome:
         return None
 
 
-#: Shared, so a stored task that simply succeeds costs no outcome object of its own.
-SUCCESS = Outcome()
-_UNSUPPORTED_SIZE = Outcome(task_failure=Failure(InvalidParameter.code, UNSUPPORTED_SIZE_MESSAGE))
+#: Shared, so a stored task that simply succeeds costs no result object of its own.
+SUCCESS = TaskResult()
+_UNSUPPORTED_SIZE = TaskResult(
+    task_failure=Failure(InvalidParameter.code, UNSUPPORTED_SIZE_MESSAGE)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +142,14 @@ class Progression:
 
 @dataclass(slots=True, eq=False)
 class Task:
-    """A stored task: who submitted it, what it asked for, its timing plan and its outcome."""
+    """A stored task: who submitted it, what it asked for, its timing plan and its result."""
 
     task_id: str
     account: str
     request: TaskRequest
     seed: int
     plan: Plan
-    outcome: Outcome = SUCCESS
+    result: TaskResult = SUCCESS
     #: The key that submitted it and the id of the submitting request, for listings.
     api_key: str = ""
     request_id: str = ""
@@ -154,6 +157,8 @@ class Task:
     purged: bool = False
     #: When set, reads rather than time move the task along.
     progression: Progression | None = None
+    #: The scenario outcome that shaped the task, in its one-line form ("" when none).
+    declared: str = ""
 
     def on_read(self, now_ms: int) -> bool:
         """Count a read of the task; True when that moved its plan (start or end)."""
@@ -187,19 +192,19 @@ class Task:
         return self._finished_view()
 
     def _finished_view(self) -> TaskView:
-        plan, outcome, n = self.plan, self.outcome, self.request.n
-        if outcome.task_failure is not None:
+        plan, result, n = self.plan, self.result, self.request.n
+        if result.task_failure is not None:
             return TaskView(
                 self.task_id,
                 TaskStatus.FAILED,
                 plan.submit_ms,
                 plan.scheduled_ms,
                 plan.end_ms,
-                failure=outcome.task_failure,
+                failure=result.task_failure,
                 total=n,
                 failed=n,
             )
-        results = tuple(ResultItem(k, outcome.item_failure(k)) for k in range(n))
+        results = tuple(ResultItem(k, result.item_failure(k)) for k in range(n))
         succeeded = sum(1 for item in results if item.failure is None)
         status = TaskStatus.SUCCEEDED if succeeded else TaskStatus.FAILED
         return TaskView(
@@ -218,3 +223,43 @@ class Task:
     def image_seed(self, index: int) -> int:
         """Image k of a task is generated from seed + k, as the service documents."""
         return self.seed + index
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """A stored task as the control plane and tests see it: whose, what, its plan and status.
+
+    Times are epoch ms; `end_ms` is None while the task runs until told otherwise, and
+    `expires_ms` (when it will be forgotten) is None while it has no end.
+    """
+
+    task_id: str
+    account: str
+    api_key: str
+    request: TaskRequest
+    status: TaskStatus
+    submit_ms: int
+    scheduled_ms: int
+    end_ms: int | None
+    canceled_ms: int | None
+    expires_ms: int | None
+    #: The scenario outcome that shaped the task, in its one-line form ("" when none).
+    declared: str
+
+    @classmethod
+    def of(cls, task: Task, now_ms: int, expires_ms: int) -> TaskRecord:
+        plan = task.plan
+        endless = plan.end_ms >= FOREVER_MS and plan.canceled_ms is None
+        return cls(
+            task_id=task.task_id,
+            account=task.account,
+            api_key=task.api_key,
+            request=replace(task.request),  # a copy: the stored request is not the reader's
+            status=task.view(now_ms).status,
+            submit_ms=plan.submit_ms,
+            scheduled_ms=plan.scheduled_ms,
+            end_ms=None if plan.end_ms >= FOREVER_MS else plan.end_ms,
+            canceled_ms=plan.canceled_ms,
+            expires_ms=None if endless else expires_ms,
+            declared=task.declared,
+        )

@@ -29,12 +29,11 @@ ACCESS_KEY_ID = "mockscope-access-key"
 
 
 class StorageError(DashScopeError):
-    """An object-storage refusal: OSS answers these as XML documents with an HTTP status."""
+    """An object-storage refusal, with an OSS error code (the HTTP layer picks its status)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code  # type: ignore[misc]  # per instance: storage codes vary
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +60,8 @@ class UploadForm:
 
 @dataclass(frozen=True, slots=True)
 class StoredFile:
+    """An uploaded file: where it is (`oss://<key>`), whose it is, and until when it is kept."""
+
     key: str
     account: str
     model: str
@@ -98,25 +99,24 @@ class Uploads:
         key, data = form.key, form.data
         document = self._verified(form.policy, form.signature)
         if now_ms >= document["expiration_ms"]:
-            raise StorageError(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+            raise StorageError("AccessDenied", "Invalid according to Policy: Policy expired.")
         prefix = document["conditions"][0][2]
         if not key.startswith(prefix + "/") or len(key) <= len(prefix) + 1:
             failed = f'Policy Condition failed: ["starts-with", "$key", "{prefix}"]'
-            raise StorageError(403, "AccessDenied", f"Invalid according to Policy: {failed}")
+            raise StorageError("AccessDenied", f"Invalid according to Policy: {failed}")
         if len(data) > MAX_FILE_BYTES:
             raise StorageError(
-                400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size."
+                "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size."
             )
         if form.forbid_overwrite and key in self._files:
             raise StorageError(
-                409,
                 "FileAlreadyExists",
                 "The object you specified already exists and can not be overwritten.",
             )
         account = document["account"]
         held = sum(len(f.data) for f in self._files.values() if f.account == account)
         if held + len(data) > MAX_ACCOUNT_BYTES:
-            raise StorageError(403, "QuotaExceeded", "This account's temporary storage is full.")
+            raise StorageError("QuotaExceeded", "This account's temporary storage is full.")
         expires = now_ms + FILE_TTL_MS
         stored = StoredFile(key, account, document["model"], form.content_type, data, expires)
         self._files[key] = stored
@@ -128,6 +128,10 @@ class Uploads:
         if stored is None or stored.account != account or now_ms >= stored.expires_ms:
             return None
         return stored
+
+    def files(self, now_ms: int) -> list[StoredFile]:
+        """Every file kept now, oldest first."""
+        return [stored for stored in self._files.values() if now_ms < stored.expires_ms]
 
     def purge(self, now_ms: int) -> None:
         """Forget expired files (they were stored in order, so the oldest come first)."""
@@ -153,10 +157,9 @@ class Uploads:
 
     def _verified(self, policy: str, signature: str) -> dict[str, Any]:
         if not policy or not signature:
-            raise StorageError(403, "AccessDenied", "Access denied: missing policy or signature.")
+            raise StorageError("AccessDenied", "Access denied: missing policy or signature.")
         if not hmac.compare_digest(self._sign(policy), signature):
             raise StorageError(
-                403,
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided.",
             )
@@ -165,7 +168,7 @@ class Uploads:
         except ValueError:
             document = None
         if not isinstance(document, dict):
-            raise StorageError(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.")
+            raise StorageError("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.")
         return document
 
 

@@ -20,7 +20,7 @@ from mockscope.drift.compare import Difference, compare
 from mockscope.drift.probes import PROBES, Probe
 from mockscope.drift.record import Redactor, read_recording, write_recording
 from mockscope.drift.report import ReportInput, render
-from mockscope.drift.runner import INVALID_KEY, Outcome, Runner, Settings, billed_images
+from mockscope.drift.runner import INVALID_KEY, ProbeRun, Runner, Settings, billed_images
 from mockscope.drift.wire import Request, Response, opener_for, send
 from mockscope.server import MockServer
 
@@ -31,7 +31,7 @@ FAKE_KEY = "sk-mockscope-drift-fake"
 FAKE_TARGET_KEY = "sk-mockscope-drift-target"
 Target = Literal["live", "fake"]
 #: Called after each probe: the side ("target" or "fake"), its number, the total, what it saw.
-Progress = Callable[[str, int, int, Outcome], None]
+Progress = Callable[[str, int, int, ProbeRun], None]
 
 
 def api_root(base_url: str) -> str:
@@ -54,8 +54,8 @@ class CheckOptions:
 @dataclass
 class CheckResult:
     target_label: str
-    target: list[Outcome]
-    fake: list[Outcome]
+    target: list[ProbeRun]
+    fake: list[ProbeRun]
     differences: list[Difference]
     images: int
     budget_images: int
@@ -156,8 +156,8 @@ def fake_side(api_key: str, scale: float) -> Iterator[tuple[FakeSide, MockServer
 # -- the check ----------------------------------------------------------------------------------
 
 
-def _side_progress(progress: Progress | None, side: str) -> Callable[[int, int, Outcome], None]:
-    def report(number: int, total: int, outcome: Outcome) -> None:
+def _side_progress(progress: Progress | None, side: str) -> Callable[[int, int, ProbeRun], None]:
+    def report(number: int, total: int, outcome: ProbeRun) -> None:
         if progress is not None:
             progress(side, number, total, outcome)
 
@@ -197,7 +197,7 @@ def replay(path: str | Path, progress: Progress | None = None) -> CheckResult:
 
 
 def mirror_on_fake(
-    label: str, target: list[Outcome], settings: Settings, progress: Progress | None = None
+    label: str, target: list[ProbeRun], settings: Settings, progress: Progress | None = None
 ) -> CheckResult:
     with fake_side(FAKE_KEY, settings.time_scale) as (side, server):
         probes = [outcome.probe for outcome in target]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mockscope.drift.normalize import Normal, normalize
-from mockscope.drift.runner import Outcome
+from mockscope.drift.runner import ProbeRun
 
 ABSENT = "absent"
 
@@ -21,7 +21,7 @@ class Difference:
     fake: str
 
 
-def compare(target: Sequence[Outcome], fake: Sequence[Outcome]) -> list[Difference]:
+def compare(target: Sequence[ProbeRun], fake: Sequence[ProbeRun]) -> list[Difference]:
     """Every difference, probe by probe in the target's order."""
     fakes = {outcome.probe.name: outcome for outcome in fake}
     differences: list[Difference] = []
@@ -34,7 +34,7 @@ def compare(target: Sequence[Outcome], fake: Sequence[Outcome]) -> list[Differen
     return differences
 
 
-def compare_outcome(target: Outcome, fake: Outcome) -> list[Difference]:
+def compare_outcome(target: ProbeRun, fake: ProbeRun) -> list[Difference]:
     name = target.probe.name
     if target.skipped or fake.skipped:
         if target.skipped and fake.skipped:
@@ -68,7 +68,7 @@ def compare_normals(name: str, target: Normal, fake: Normal) -> list[Difference]
     return found
 
 
-def _ran(outcome: Outcome) -> str:
+def _ran(outcome: ProbeRun) -> str:
     return f"skipped: {outcome.skipped}" if outcome.skipped else "ran"
 
 

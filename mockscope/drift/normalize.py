@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mockscope.drift.runner import Outcome
+from mockscope.drift.runner import ProbeRun
 from mockscope.drift.wire import Response
 
 
@@ -48,7 +48,7 @@ class Normal:
         return " ".join(parts)
 
 
-def normalize(outcome: Outcome) -> Normal:
+def normalize(outcome: ProbeRun) -> Normal:
     """The normal form of a probe's last answer (and of its status sequence when it polled)."""
     response = outcome.last
     if response is None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mockscope.drift.probes import BY_NAME
-from mockscope.drift.runner import Outcome, Step
+from mockscope.drift.runner import ProbeRun, Step
 from mockscope.drift.wire import Request, Response
 
 FORMAT = "mockscope-drift-exchanges"
@@ -45,7 +45,7 @@ SECRET_FIELDS = frozenset(
 @dataclass(frozen=True, slots=True)
 class Recording:
     meta: Mapping[str, Any]
-    outcomes: list[Outcome]
+    outcomes: list[ProbeRun]
 
 
 # -- redaction ----------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ class Redactor:
 def write_recording(
     path: str | Path,
     meta: Mapping[str, Any],
-    outcomes: Sequence[Outcome],
+    outcomes: Sequence[ProbeRun],
     redactor: Redactor,
 ) -> None:
     lines = [json.dumps({"format": FORMAT, "version": VERSION, **meta}, ensure_ascii=False)]
@@ -121,13 +121,13 @@ def read_recording(path: str | Path) -> Recording:
     meta = json.loads(lines[0])
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise ValueError(f"{path}: not a {FORMAT} v{VERSION} file")
-    outcomes: dict[str, Outcome] = {}
+    outcomes: dict[str, ProbeRun] = {}
     for number, line in enumerate(lines[1:], start=2):
         document = json.loads(line)
         probe = BY_NAME.get(document.get("probe", ""))
         if probe is None:
             raise ValueError(f"{path}:{number}: unknown probe {document.get('probe')!r}")
-        outcome = outcomes.setdefault(probe.name, Outcome(probe))
+        outcome = outcomes.setdefault(probe.name, ProbeRun(probe))
         if "skipped" in document:
             outcome.skipped = str(document["skipped"])
         else:

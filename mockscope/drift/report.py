@@ -7,15 +7,15 @@ from dataclasses import dataclass
 
 from mockscope.drift.compare import Difference
 from mockscope.drift.normalize import normalize
-from mockscope.drift.runner import Outcome
+from mockscope.drift.runner import ProbeRun
 
 
 @dataclass(frozen=True, slots=True)
 class ReportInput:
     target_label: str
     fake_label: str
-    target: Sequence[Outcome]
-    fake: Sequence[Outcome]
+    target: Sequence[ProbeRun]
+    fake: Sequence[ProbeRun]
     differences: Sequence[Difference]
     images: int
     budget_images: int
@@ -69,7 +69,7 @@ def render(data: ReportInput) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _answer(outcome: Outcome) -> str:
+def _answer(outcome: ProbeRun) -> str:
     if outcome.skipped:
         return f"skipped: {outcome.skipped}"
     return normalize(outcome).summary()

@@ -15,14 +15,14 @@ Retry-After, at most three times. `time_scale` is for sped-up stand-ins (`mocksc
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from mockscope.domain.lifecycle import TERMINAL_STATUSES
 from mockscope.drift.probes import Probe
 from mockscope.drift.wire import Request, Response
 
-TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"})
 #: Never valid anywhere: the probes' "invalid key".
 INVALID_KEY = "sk-mockscope-drift-invalid-key"
 USER_AGENT = "mockscope-drift/1"
@@ -56,8 +56,9 @@ class Step:
 
 
 @dataclass(slots=True)
-class Outcome:
-    """What one probe saw: its exchanges (retries and polls included), or why it was skipped."""
+class ProbeRun:
+    """One probe run on one side: its exchanges (retries and polls included), or why it was
+    skipped."""
 
     probe: Probe
     steps: list[Step] = field(default_factory=list)
@@ -76,6 +77,10 @@ class Outcome:
             if status is not None and (not seen or seen[-1] != status):
                 seen.append(status)
         return tuple(seen)
+
+
+#: The old name, still imported by tests/contract_suite/test_drift.py; drop once it is not.
+Outcome = ProbeRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,7 @@ def _output_text(response: Response, name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def billed_images(outcome: Outcome) -> int:
+def billed_images(outcome: ProbeRun) -> int:
     """The most a probe may have billed: its images, unless it was refused (4xx). An answer
     that never came may still have created the task, so it counts."""
     last = outcome.last
@@ -131,7 +136,7 @@ class Runner:
     """Runs probes in order on one side; `mirror` makes it follow another side's run."""
 
     def __init__(
-        self, side: Side, settings: Settings, mirror: Sequence[Outcome] | None = None
+        self, side: Side, settings: Settings, mirror: Sequence[ProbeRun] | None = None
     ) -> None:
         self.side = side
         self.settings = settings
@@ -147,8 +152,8 @@ class Runner:
                     self._mirror_at[(step.probe, step.index)] = step.at
 
     def run(
-        self, probes: Sequence[Probe], progress: Callable[[int, int, Outcome], None] | None = None
-    ) -> list[Outcome]:
+        self, probes: Sequence[Probe], progress: Callable[[int, int, ProbeRun], None] | None = None
+    ) -> list[ProbeRun]:
         """Every probe in order; `progress(number, total, outcome)` after each one."""
         outcomes = []
         for number, probe in enumerate(probes, 1):
@@ -159,8 +164,8 @@ class Runner:
 
     # -- one probe ------------------------------------------------------------------------------
 
-    def _run_one(self, probe: Probe) -> Outcome:
-        outcome = Outcome(probe)
+    def _run_one(self, probe: Probe) -> ProbeRun:
+        outcome = ProbeRun(probe)
         reason = self._skip_reason(probe)
         if reason:
             outcome.skipped = reason
@@ -203,10 +208,10 @@ class Runner:
             headers["Content-Type"] = "application/json"
         return headers
 
-    def _poll(self, outcome: Outcome, request: Request, response: Response) -> None:
+    def _poll(self, outcome: ProbeRun, request: Request, response: Response) -> None:
         started = self.side.elapsed()
         delays = poll_delays()
-        while response.status == 200 and task_status(response) not in TERMINAL:
+        while response.status == 200 and task_status(response) not in TERMINAL_STATUSES:
             if self.side.elapsed() - started > self.settings.poll_timeout:
                 break
             self._wait(next(delays))
@@ -214,7 +219,7 @@ class Runner:
 
     # -- one request, paced and retried on 429 ---------------------------------------------------
 
-    def _exchange(self, outcome: Outcome, request: Request) -> Response:
+    def _exchange(self, outcome: ProbeRun, request: Request) -> Response:
         create = outcome.probe.is_create
         for attempt in range(MAX_RETRIES + 1):
             self._pace(create)
@@ -249,7 +254,3 @@ def _retry_after(response: Response) -> float:
         return max(0.1, float(response.headers.get("retry-after", "1")))
     except ValueError:
         return 1.0
-
-
-def by_name(outcomes: Sequence[Outcome]) -> Mapping[str, Outcome]:
-    return {outcome.probe.name: outcome for outcome in outcomes}

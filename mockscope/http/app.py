@@ -9,7 +9,7 @@ from aiohttp import web
 from mockscope import schemas
 from mockscope.backend import Backend
 from mockscope.domain.operations import Operation
-from mockscope.http import conformance, handlers, parse, storage
+from mockscope.http import conformance, envelopes, handlers, parse, storage
 from mockscope.http.control import clock_limits, dispatch, scenarios
 from mockscope.http.envelopes import unrouted
 from mockscope.http.exchange import ApiHandler, api_route, plain_route
@@ -70,6 +70,7 @@ def create_app(
     app = web.Application(middlewares=middlewares, client_max_size=CLIENT_MAX_SIZE)
     if validate_responses:
         conformance.install(app)
+    envelopes.install(app)
     app[BACKEND] = backend
     app[PUBLIC_URL] = public_url.rstrip("/")
     app[CONTROL_TOKEN] = control_token

@@ -1,15 +1,22 @@
-"""Turns every failure into a DashScope error envelope with the right status.
+"""Turns every failure into an error envelope with the right HTTP status.
 
-Domain errors carry a code; the HTTP status comes from this table. Router errors (404, 405,
-413) get an envelope too, and anything unexpected becomes a 500 envelope, never a traceback.
+This is the one place that knows which status a code travels with: domain errors, scenario
+errors and object-storage refusals carry codes, and the tables here give their statuses (a
+scenario error that names its own `status` keeps it). DashScope errors are JSON envelopes;
+object-storage errors (result downloads, uploads) are OSS-style XML documents. Router errors
+(404, 405, 413) get an envelope too, and anything unexpected becomes a 500 envelope, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from http import HTTPStatus
+from xml.sax.saxutils import escape
 
 from aiohttp import web
 
@@ -21,21 +28,75 @@ log = logging.getLogger("mockscope.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_STATUS_BY_CODE: dict[str, int] = {
-    errors.InvalidApiKey.code: 401,
-    errors.AccessDenied.code: 403,
+#: The status each DashScope code travels with (spec/dashscope-facts.md, section 7); any
+#: other code answers 500.
+STATUS_BY_CODE: dict[str, int] = {
+    errors.InvalidParameter.code: 400,
     errors.IllegalInput.code: 400,
     errors.EmptyModel.code: 400,
     errors.EmptyInput.code: 400,
-    errors.InvalidParameter.code: 400,
+    "BadRequest.EmptyParameters": 400,
     errors.InvalidURL.code: 400,
     errors.UnsupportedOperation.code: 400,
+    "DataInspectionFailed": 400,
+    "Arrearage": 400,
+    errors.InvalidApiKey.code: 401,
+    errors.AccessDenied.code: 403,
+    "AccessDenied.Unpurchased": 403,
+    "AllocationQuota.FreeTierOnly": 403,
     errors.ModelNotFound.code: 404,
     errors.NotFound.code: 404,
     errors.MethodNotAllowed.code: 405,
+    "RequestTimeOut": 408,
+    "Throttling": 429,
     errors.RateQuotaExceeded.code: 429,
+    "Throttling.AllocationQuota": 429,
+    "Throttling.BurstRate": 429,
     errors.InternalError.code: 500,
+    "InternalError.Algo": 500,
+    "InternalError.Timeout": 500,
+    "SystemError": 500,
+    "ModelUnavailable": 503,
+    "ModelServingError": 503,
 }
+#: The status each object-storage (OSS) error code travels with.
+STORAGE_STATUS_BY_CODE: dict[str, int] = {
+    "InvalidArgument": 400,
+    "InvalidPolicyDocument": 400,
+    "MalformedPOSTRequest": 400,
+    "EntityTooLarge": 400,
+    "AccessDenied": 403,
+    "SignatureDoesNotMatch": 403,
+    "QuotaExceeded": 403,
+    "NoSuchKey": 404,
+    "FileAlreadyExists": 409,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerFailure:
+    """An unexpected exception raised while answering a request (answered as a 500 envelope)."""
+
+    method: str
+    path: str
+    error: Exception
+
+
+#: The unexpected failures of an application, the most recent few (MockServer.check raises them).
+FAILURES = web.AppKey("server_failures", deque[ServerFailure])
+FAILURES_KEPT = 100
+
+
+def install(app: web.Application) -> None:
+    app[FAILURES] = deque(maxlen=FAILURES_KEPT)
+
+
+def unexpected_error_response(request: web.Request, error: Exception) -> web.Response:
+    """The 500 envelope for a failure of the fake itself: logged for the operator, recorded
+    for the test, and never a traceback on the wire."""
+    log.exception("unexpected error answering %s %s", request.method, request.path, exc_info=error)
+    request.app[FAILURES].append(ServerFailure(request.method, request.path, error))
+    return dashscope_error_response(request, errors.InternalError())
 
 
 class Dropped(Exception):
@@ -43,22 +104,27 @@ class Dropped(Exception):
 
 
 class InjectedError(errors.DashScopeError):
-    """An error a scenario declared, with the status and code it named."""
+    """An error a scenario declared: its code, and the status it named, if it named one."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.code = code  # type: ignore[misc]  # per instance: any code a scenario names
         self.status = status
 
 
+def status_for_code(code: str) -> int:
+    """The status a DashScope error code travels with (500 for codes not in the table)."""
+    return STATUS_BY_CODE.get(code, 500)
+
+
 def status_for(error: errors.DashScopeError) -> int:
-    if isinstance(error, InjectedError):
+    if isinstance(error, InjectedError) and error.status is not None:
         return error.status
-    return _STATUS_BY_CODE.get(error.code, 500)
+    return status_for_code(error.code)
 
 
 def error_response(request: web.Request, status: int, code: str, message: str) -> web.Response:
-    request_id = request.app[BACKEND].new_request_id()
+    request_id = request.app[BACKEND].api.new_request_id()
     headers = {"X-Request-ID": request_id}
     return json_response(error_body(code, message, request_id), status, headers)
 
@@ -92,3 +158,23 @@ def router_error(request: web.Request, http_error: web.HTTPException) -> web.Res
         return dashscope_error_response(request, errors.MethodNotAllowed())
     code = HTTPStatus(http_error.status).phrase.title().replace(" ", "")
     return error_response(request, http_error.status, code, http_error.text or http_error.reason)
+
+
+def storage_error(request: web.Request, code: str, message: str) -> web.Response:
+    """An OSS-style XML error document, with the status its code travels with."""
+    request_id = request.app[BACKEND].api.new_request_id().replace("-", "").upper()[:24]
+    document = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        "<Error>\n"
+        f"  <Code>{code}</Code>\n"
+        f"  <Message>{message}</Message>\n"
+        f"  <RequestId>{request_id}</RequestId>\n"
+        f"  <HostId>{escape(request.host)}</HostId>\n"
+        f"  <Key>{escape(request.path.lstrip('/'))}</Key>\n"
+        "</Error>\n"
+    )
+    headers = {"x-oss-request-id": request_id}
+    status = STORAGE_STATUS_BY_CODE.get(code, 400)
+    return web.Response(
+        text=document, status=status, content_type="application/xml", headers=headers
+    )

@@ -20,14 +20,20 @@ from mockscope.domain import errors
 from mockscope.domain.identity import Caller
 from mockscope.domain.journal import NO_ANSWER
 from mockscope.domain.operations import Operation
-from mockscope.http.envelopes import Dropped, dashscope_error_response, log, router_error
+from mockscope.http.envelopes import (
+    Dropped,
+    dashscope_error_response,
+    router_error,
+    unexpected_error_response,
+)
 from mockscope.http.task_bodies import TaskBodies
+from mockscope.scenarios.rules import Rule
 
 
 @dataclass(slots=True)
 class Note:
     """One API call's context: the backend serving it, and what the handler learned about it
-    for the journal."""
+    for the journal (and the rule the request declared for itself, for the backend)."""
 
     backend: Backend
     bodies: TaskBodies
@@ -36,6 +42,7 @@ class Note:
     task_status: str | None = None
     work: str | None = None
     outcome: str = ""
+    own_rule: Rule | None = None
 
 
 class DroppedResponse(web.Response):
@@ -104,8 +111,7 @@ def _failure(request: web.Request, error: Exception) -> web.StreamResponse:
         return router_error(request, error)
     if isinstance(error, web.HTTPException):
         raise error
-    log.exception("unexpected error answering %s %s", request.method, request.path, exc_info=error)
-    return dashscope_error_response(request, errors.InternalError())
+    return unexpected_error_response(request, error)
 
 
 def _journal(

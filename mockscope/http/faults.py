@@ -1,8 +1,10 @@
-"""Applies the scenario's request outcomes: injected errors, delays, and socket faults.
+"""Request outcomes: the scenario's injected errors, delays and socket faults, resolved and
+applied around an API operation.
 
 Outcomes that replace the answer (error, delay, reset, empty) act before the operation runs,
 so nothing is created; `truncate` and `lost` act after it, so a create has created its task
-(and on the live service would have billed it) when the answer goes wrong.
+(and on the live service would have billed it) when the answer goes wrong. Task outcomes are
+the backend's: a create hands it the request's own rule and the backend resolves them.
 """
 
 from __future__ import annotations
@@ -14,36 +16,33 @@ from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
-from mockscope import schemas
 from mockscope.domain import errors
 from mockscope.domain.clock import ManualClock
 from mockscope.domain.operations import Operation
 from mockscope.http.envelopes import Dropped, InjectedError
 from mockscope.http.exchange import Note
 from mockscope.http.keys import BACKEND, WAITERS
-from mockscope.scenarios.reading import parse_header, rule_from_mapping
-from mockscope.scenarios.rules import (
-    NOTHING,
-    Call,
-    Outcome,
-    Resolution,
-    Rule,
-    ScenarioError,
-)
+from mockscope.scenarios.reading import checked_rule
+from mockscope.scenarios.rules import Call, DeclaredOutcome, OutcomeKind, Rule, ScenarioError
 
 SCENARIO_HEADER = "X-Mockscope-Scenario"
-RULE_SCHEMA = "scenario.json#/$defs/rule"
 
 
-def resolve(
+def request_outcome(
     request: web.Request, noted: Note, operation: Operation, prompt: str | None = None
-) -> Resolution:
-    """The outcomes the installed scenario and the request's own header pick for this call."""
-    scenario = noted.backend.scenario
+) -> DeclaredOutcome | None:
+    """The request outcome the request's own header and then the scenario pick for this call.
+
+    The request's own rule is noted (`noted.own_rule`) for the backend to resolve a task
+    outcome with.
+    """
     header = request.headers.get(SCENARIO_HEADER)
-    if not scenario.rules and header is None:
-        return NOTHING
-    extra = [header_rule(header)] if header is not None else []
+    scenario = noted.backend.scenario
+    if header is None and not scenario.request_rules:
+        return None
+    own = None
+    if header is not None:
+        own = noted.own_rule = header_rule(header)
     caller = noted.caller
     call = Call(
         operation,
@@ -52,16 +51,16 @@ def resolve(
         prompt,
         request.headers,
     )
-    resolution = scenario.resolve(call, extra)
-    noted.outcome = resolution.describe()
-    return resolution
+    outcome = scenario.request_outcome(call, own)
+    if outcome is not None:
+        noted.outcome = outcome.describe()
+    return outcome
 
 
 async def around(
-    request: web.Request, outcomes: Resolution, answer: Callable[[], web.Response]
+    request: web.Request, outcome: DeclaredOutcome | None, answer: Callable[[], web.Response]
 ) -> web.Response:
     """Make the answer, inside the call's request outcome when it has one."""
-    outcome = outcomes.request
     if outcome is None:
         return answer()
     await before(request, outcome)
@@ -71,39 +70,37 @@ async def around(
 def header_rule(value: str) -> Rule:
     """The rule a request declares for itself, or InvalidParameter saying what is wrong."""
     try:
-        mapping = parse_header(value)
-        problems = sorted(schemas.validator(RULE_SCHEMA).iter_errors(mapping), key=str)
-        if problems:
-            raise ScenarioError("; ".join(problem.message for problem in problems[:3]))
-        return rule_from_mapping(mapping, where=SCENARIO_HEADER)
+        return checked_rule(value)
     except ScenarioError as error:
         raise errors.InvalidParameter(f"Invalid {SCENARIO_HEADER} `{value}`: {error}.") from None
 
 
-async def before(request: web.Request, outcome: Outcome) -> None:
+async def before(request: web.Request, outcome: DeclaredOutcome) -> None:
     """Act on an outcome that replaces or holds back the answer, before the operation runs."""
     kind, params = outcome.kind, outcome.params
-    if kind == "error":
-        raise InjectedError(params["status"], params["code"], params["message"])
-    if kind == "delay":
+    if kind is OutcomeKind.ERROR:
+        raise InjectedError(params["code"], params["message"], params.get("status"))
+    if kind is OutcomeKind.DELAY:
         scenario = request.app[BACKEND].scenario
         seconds = params.get("seconds")
         if seconds is None:
             seconds = scenario.uniform(params["min"], params["max"])
         await sleep_on_clock(request, seconds)
-    elif kind in ("reset", "empty"):
-        drop(request, reset=kind == "reset")
+    elif kind is OutcomeKind.RESET or kind is OutcomeKind.EMPTY:
+        drop(request, reset=kind is OutcomeKind.RESET)
 
 
-async def after(request: web.Request, outcome: Outcome, response: web.Response) -> web.Response:
+async def after(
+    request: web.Request, outcome: DeclaredOutcome, response: web.Response
+) -> web.Response:
     """Act on an outcome that spoils an answer already made."""
     kind = outcome.kind
-    if kind == "truncate":
+    if kind is OutcomeKind.TRUNCATE:
         _send_truncated(request, response)
-    elif kind == "lost":
+    elif kind is OutcomeKind.LOST:
         via = outcome.params.get("via", "error")
         if via == "error":
-            raise InjectedError(500, "InternalError", errors.InternalError.default_message)
+            raise InjectedError(errors.InternalError.code, errors.InternalError.default_message)
         if via == "timeout":
             await _wait_for_shutdown(request)
         drop(request, reset=True)

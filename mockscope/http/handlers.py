@@ -1,4 +1,4 @@
-"""One handler per API operation: parse, apply the scenario, call the backend, serialise."""
+"""One handler per API operation: parse, apply the request outcome, call the backend, serialise."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from mockscope.http.serialize import (
 def caller_of(request: web.Request, noted: Note) -> Caller:
     """The authenticated caller of an API request (noted for the journal)."""
     headers = request.headers
-    caller = noted.backend.authenticate(
+    caller = noted.backend.api.authenticate(
         headers.get("Authorization"), headers.get("X-DashScope-WorkSpace")
     )
     noted.caller = caller
@@ -36,62 +36,72 @@ def base_url(request: web.Request) -> str:
 
 
 async def create_task(request: web.Request, noted: Note) -> web.Response:
-    backend = noted.backend
+    api = noted.backend.api
     caller = caller_of(request, noted)
-    if request.headers.get("X-DashScope-Async", "").strip().lower() != "enable":
+    headers = request.headers
+    if headers.get("X-DashScope-Async", "").strip().lower() != "enable":
         raise errors.AccessDenied(errors.AccessDenied.synchronous_message)
-    task_request = parse_create_request(await read_body(request), backend.model_exists)
-    outcomes = faults.resolve(request, noted, Operation.CREATE, task_request.prompt)
-    resolve_oss = request.headers.get("X-DashScope-OssResourceResolve", "").lower() == "enable"
+    task_request = parse_create_request(await read_body(request), api.model_exists)
+    outcome = faults.request_outcome(request, noted, Operation.CREATE, task_request.prompt)
+    resolve_oss = headers.get("X-DashScope-OssResourceResolve", "").lower() == "enable"
 
     def create() -> web.Response:
-        request_id = backend.new_request_id()
-        task_id = backend.create_task(caller, task_request, request_id, outcomes.task, resolve_oss)
-        noted.task_id, noted.work = task_id, task_request.digest()
-        return json_response(create_body(task_id, request_id))
+        request_id = api.new_request_id()
+        task = api.create_task(
+            caller,
+            task_request,
+            request_id,
+            resolve_oss=resolve_oss,
+            headers=headers,
+            own_rule=noted.own_rule,
+        )
+        noted.task_id, noted.work = task.task_id, task_request.digest()
+        if task.declared:
+            noted.outcome = f"{noted.outcome}, {task.declared}" if noted.outcome else task.declared
+        return json_response(create_body(task.task_id, request_id))
 
-    return await faults.around(request, outcomes, create)
+    return await faults.around(request, outcome, create)
 
 
 async def get_task(request: web.Request, noted: Note) -> web.Response:
-    backend = noted.backend
+    api = noted.backend.api
     caller = caller_of(request, noted)
     task_id = noted.task_id = request.match_info["task_id"]
-    outcomes = faults.resolve(request, noted, Operation.GET)
+    outcome = faults.request_outcome(request, noted, Operation.GET)
     # The most frequent call of all: written out rather than through faults.around.
-    if outcomes.request is not None:
-        await faults.before(request, outcomes.request)
-    view = backend.get_task(caller, task_id)
+    if outcome is not None:
+        await faults.before(request, outcome)
+    view = api.get_task(caller, task_id)
     noted.task_status = view.status
-    body = noted.bodies.render(view, backend.new_request_id(), lambda: base_url(request))
+    body = noted.bodies.render(view, api.new_request_id(), lambda: base_url(request))
     response = json_bytes_response(body)
-    if outcomes.request is not None:
-        return await faults.after(request, outcomes.request, response)
+    if outcome is not None:
+        return await faults.after(request, outcome, response)
     return response
 
 
 async def cancel_task(request: web.Request, noted: Note) -> web.Response:
     # Any body is ignored: the aiohttp SDK sends one, the others send none.
-    backend = noted.backend
+    api = noted.backend.api
     caller = caller_of(request, noted)
     task_id = noted.task_id = request.match_info["task_id"]
-    outcomes = faults.resolve(request, noted, Operation.CANCEL)
+    outcome = faults.request_outcome(request, noted, Operation.CANCEL)
 
     def cancel() -> web.Response:
-        backend.cancel_task(caller, task_id)
-        return json_response(cancel_body(backend.new_request_id()))
+        api.cancel_task(caller, task_id)
+        return json_response(cancel_body(api.new_request_id()))
 
-    return await faults.around(request, outcomes, cancel)
+    return await faults.around(request, outcome, cancel)
 
 
 async def list_tasks(request: web.Request, noted: Note) -> web.Response:
-    backend = noted.backend
+    api = noted.backend.api
     caller = caller_of(request, noted)
     query = parse_list_query(request.query)
-    outcomes = faults.resolve(request, noted, Operation.LIST)
+    outcome = faults.request_outcome(request, noted, Operation.LIST)
 
     def answer() -> web.Response:
-        page = backend.list_tasks(caller, query)
-        return json_response(list_body(page, backend.new_request_id()))
+        page = api.list_tasks(caller, query)
+        return json_response(list_body(page, api.new_request_id()))
 
-    return await faults.around(request, outcomes, answer)
+    return await faults.around(request, outcome, answer)

@@ -9,7 +9,6 @@ The upload endpoint answers exactly 200 (or 204) with no body on success.
 from __future__ import annotations
 
 import asyncio
-from xml.sax.saxutils import escape
 
 from aiohttp import web
 
@@ -24,10 +23,9 @@ from mockscope.domain.uploads import (
     UploadForm,
 )
 from mockscope.http import faults
-from mockscope.http.envelopes import log
+from mockscope.http.envelopes import log, storage_error
 from mockscope.http.exchange import Note
 from mockscope.http.handlers import base_url, caller_of
-from mockscope.http.keys import BACKEND
 from mockscope.http.serialize import json_response
 
 UPLOAD_PATH = "/oss"
@@ -37,53 +35,34 @@ _EXPIRED = ("AccessDenied", "Request has expired.")
 
 
 async def download_result(request: web.Request, noted: Note) -> web.Response:
-    backend = noted.backend
+    api = noted.backend.api
     task_id = noted.task_id = request.match_info["task_id"]
     index = int(request.match_info["index"])
-    outcomes = faults.resolve(request, noted, Operation.DOWNLOAD)
-    if outcomes.request is not None:
-        await faults.before(request, outcomes.request)
+    outcome = faults.request_outcome(request, noted, Operation.DOWNLOAD)
+    if outcome is not None:
+        await faults.before(request, outcome)
     try:
-        spec = backend.result_image(task_id, index)
+        spec = api.result_image(task_id, index)
     except ResultGone as gone:
-        status, (code, message) = (403, _EXPIRED) if gone.expired else (404, _NO_SUCH_KEY)
-        return storage_error(request, status, code, message)
+        code, message = _EXPIRED if gone.expired else _NO_SUCH_KEY
+        return storage_error(request, code, message)
     # Rendering takes milliseconds of CPU: keep it off the event loop.
-    png = await asyncio.get_running_loop().run_in_executor(None, backend.render, spec)
+    png = await asyncio.get_running_loop().run_in_executor(None, api.render, spec)
     response = web.Response(body=png, content_type="image/png")
-    if outcomes.request is not None:
-        return await faults.after(request, outcomes.request, response)
+    if outcome is not None:
+        return await faults.after(request, outcome, response)
     return response
 
 
-def storage_error(request: web.Request, status: int, code: str, message: str) -> web.Response:
-    """An OSS-style XML error document."""
-    request_id = request.app[BACKEND].new_request_id().replace("-", "").upper()[:24]
-    document = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        "<Error>\n"
-        f"  <Code>{code}</Code>\n"
-        f"  <Message>{message}</Message>\n"
-        f"  <RequestId>{request_id}</RequestId>\n"
-        f"  <HostId>{escape(request.host)}</HostId>\n"
-        f"  <Key>{escape(request.path.lstrip('/'))}</Key>\n"
-        "</Error>\n"
-    )
-    headers = {"x-oss-request-id": request_id}
-    return web.Response(
-        text=document, status=status, content_type="application/xml", headers=headers
-    )
-
-
 async def get_upload_policy(request: web.Request, noted: Note) -> web.Response:
-    backend = noted.backend
+    api = noted.backend.api
     caller = caller_of(request, noted)
     if request.query.get("action") != "getPolicy":
         raise errors.InvalidParameter("Parameter `action` must be `getPolicy`.")
     model = request.query.get("model", "")
     if not model:
         raise errors.InvalidParameter("Required parameter `model` is missing.")
-    certificate = backend.upload_certificate(caller, model)
+    certificate = api.upload_certificate(caller, model)
     data = {
         "policy": certificate.policy,
         "signature": certificate.signature,
@@ -96,7 +75,7 @@ async def get_upload_policy(request: web.Request, noted: Note) -> web.Response:
         "x_oss_object_acl": "private",
         "x_oss_forbid_overwrite": "true",
     }
-    return json_response({"data": data, "request_id": backend.new_request_id()})
+    return json_response({"data": data, "request_id": api.new_request_id()})
 
 
 async def upload_file(request: web.Request, noted: Note) -> web.Response:
@@ -106,14 +85,14 @@ async def upload_file(request: web.Request, noted: Note) -> web.Response:
     except Exception as error:  # a form is untrusted input: any way it fails is the sender's
         log.info("unreadable upload form", exc_info=error)
         message = f"The body is not a valid form ({type(error).__name__})."
-        return storage_error(request, 400, "MalformedPOSTRequest", message)
+        return storage_error(request, "MalformedPOSTRequest", message)
     upload = form.get("file")
     if not isinstance(upload, web.FileField):
-        return storage_error(request, 400, "InvalidArgument", "The form has no file field.")
+        return storage_error(request, "InvalidArgument", "The form has no file field.")
     data = upload.file.read()
     key = str(form.get("key", ""))
     try:
-        noted.backend.store_upload(
+        noted.backend.api.store_upload(
             UploadForm(
                 policy=str(form.get("policy", "")),
                 signature=str(form.get("Signature", "")),
@@ -124,7 +103,7 @@ async def upload_file(request: web.Request, noted: Note) -> web.Response:
             )
         )
     except StorageError as refused:
-        return storage_error(request, refused.status, refused.code, refused.message)
+        return storage_error(request, refused.code, refused.message)
     # OSS answers 204 unless the form asks for another success status.
     status = 200 if form.get("success_action_status") == "200" else 204
     return web.Response(status=status)

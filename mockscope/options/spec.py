@@ -13,6 +13,7 @@ from typing import Any, Final, Literal, TypeVar
 
 from mockscope.domain.accounts import AccountSpec
 from mockscope.scenarios import reading
+from mockscope.scenarios.rules import ScenarioRules
 
 T = TypeVar("T")
 
@@ -161,17 +162,15 @@ def accounts(value: Any) -> tuple[AccountSpec, ...] | None:
     return accounts
 
 
-def scenario(value: Any) -> Mapping[str, Any] | None:
-    """The checked document form; a malformed scenario raises ScenarioError as it is."""
-    if value is None:
-        return None
+def scenario(value: Any) -> ScenarioRules | None:
+    """The rules read once; a malformed scenario raises ScenarioError as it is."""
+    if value is None or isinstance(value, ScenarioRules):
+        return value
     if isinstance(value, str):  # one rule on its own is a list of one
         value = [value]
     if not isinstance(value, Mapping | list | tuple):
         raise Wrong()
-    document = reading.as_document(value)
-    reading.checked(document)
-    return document
+    return reading.checked(value)
 
 
 def specs(options_type: type) -> tuple[Option, ...]:

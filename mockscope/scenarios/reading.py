@@ -1,10 +1,14 @@
-"""Reading scenarios as people write them: documents shaped as schemas/scenario.json describes,
-lists of rules, the one-line form a request header carries (`failed; code=DataInspectionFailed`),
-and YAML/JSON files.
+"""Reading scenarios as people write them, by one pipeline: documents shaped as
+schemas/scenario.json describes (from Python, the control plane or a YAML/JSON file), lists of
+rules (mappings or one-line strings), and the one-line form a request header carries
+(`failed; code=DataInspectionFailed`).
 
-Everything is checked against schemas/scenario.json (`checked`), then read into rules with the
-documented defaults filled in and what the schema cannot say checked too; whatever is wrong is
-reported in one ScenarioError, and nothing is installed from a scenario that has a fault.
+Every declaration is put in document form, checked against schemas/scenario.json, then read into
+rules with the documented defaults filled in and what the schema cannot say checked too. Whatever
+is wrong is reported in one ScenarioError, each problem as `where: what` (`where` a dotted path
+such as `rules.1.code`, or `rule.code` for a rule on its own), and nothing is installed from a
+declaration that has a fault. The rules leave here ready for the backend: nothing below reads
+declarations.
 """
 
 from __future__ import annotations
@@ -18,9 +22,18 @@ from typing import Any
 from mockscope import schemas
 from mockscope.domain import errors
 from mockscope.domain.operations import Operation
-from mockscope.scenarios.rules import Match, Outcome, Rule, ScenarioError
+from mockscope.scenarios.rules import (
+    DeclaredOutcome,
+    Lifetime,
+    Match,
+    OutcomeKind,
+    Rule,
+    ScenarioError,
+    ScenarioRules,
+)
 
 SCHEMA = "scenario.json"
+RULE_SCHEMA = "scenario.json#/$defs/rule"
 #: Documented wording for codes a scenario may name without a message of its own.
 MESSAGES: Mapping[str, str] = {
     "InternalError": errors.InternalError.default_message,
@@ -41,126 +54,30 @@ MESSAGES: Mapping[str, str] = {
     "Arrearage": "Access denied, please make sure your account is in good standing.",
     "AccessDenied": errors.AccessDenied.default_message,
 }
-#: The HTTP status an injected error gets when the scenario names only its code.
-STATUSES: Mapping[str, int] = {
-    "InternalError": 500,
-    "InternalError.Algo": 500,
-    "InternalError.Timeout": 500,
-    "SystemError": 500,
-    "ModelUnavailable": 503,
-    "ModelServingError": 503,
-    "RequestTimeOut": 408,
-    "DataInspectionFailed": 400,
-    "InvalidParameter": 400,
-    "Arrearage": 400,
-    "AccessDenied": 403,
-}
-
-
-def rules_from_document(document: Mapping[str, Any]) -> list[Rule]:
-    """Rules from a document already valid under schemas/scenario.json."""
-    return [rule_from_mapping(raw, where=f"rules[{k}]") for k, raw in enumerate(document["rules"])]
-
-
-def rule_from_mapping(raw: Mapping[str, Any], where: str = "rule") -> Rule:
-    """One rule from its mapping form (valid under scenario.json#/$defs/rule)."""
-    kind = raw["outcome"]
-    params = {key: value for key, value in raw.items() if key not in _RULE_KEYS}
-    outcome = Outcome(kind, _checked_params(kind, params, where))
-    times, n = _lifetime(raw.get("times", "always"))
-    return Rule(
-        outcome=outcome,
-        match=_match(raw.get("match", {}), where),
-        times=times,
-        n=n,
-        probability=float(raw.get("probability", 1.0)),
-    )
-
-
-def parse_header(value: str) -> dict[str, Any]:
-    """`failed; code=DataInspectionFailed` to its mapping form (numbers become numbers)."""
-    kind, *pairs = [part.strip() for part in value.split(";")]
-    if not kind:
-        raise ScenarioError("the scenario names no outcome")
-    mapping: dict[str, Any] = {"outcome": kind}
-    for pair in pairs:
-        if not pair:
-            continue
-        name, equals, text = pair.partition("=")
-        if not equals or not name.strip():
-            raise ScenarioError(f"`{pair}` is not of the form name=value")
-        mapping[name.strip()] = _scalar(text.strip())
-    if "items" in mapping and isinstance(mapping["items"], str | int):
-        mapping["items"] = [int(item) for item in str(mapping["items"]).split(",") if item]
-    return mapping
-
-
-_RULE_KEYS = frozenset({"outcome", "match", "times", "probability"})
-
-
-def _scalar(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _lifetime(times: Any) -> tuple[str, int]:
-    if isinstance(times, str):
-        return times, 1
-    if "nth" in times:
-        return "nth", int(times["nth"])
-    return "first", int(times["first"])
-
-
-def _match(raw: Mapping[str, Any], where: str) -> Match:
-    operations = raw.get("operation", [])
-    if isinstance(operations, str):
-        operations = [operations]
-    header = None
-    if "header" in raw:
-        header = (raw["header"]["name"].lower(), _pattern(raw["header"].get("value", ".*"), where))
-    prompt = _pattern(raw["prompt"], where) if "prompt" in raw else None
-    return Match(
-        operations=frozenset(Operation(name) for name in operations),
-        api_key=raw.get("api_key"),
-        account=raw.get("account"),
-        prompt=prompt,
-        header=header,
-    )
-
-
-def _pattern(text: str, where: str) -> re.Pattern[str]:
-    try:
-        return re.compile(text)
-    except re.error as error:
-        raise ScenarioError(f"{where}: `{text}` is not a valid pattern: {error}") from None
-
-
-def _checked_params(kind: str, params: dict[str, Any], where: str) -> dict[str, Any]:
-    """The parameters, with documented defaults filled in and cross-field rules checked."""
-    if kind in ("failed", "partial", "error"):
-        default_code = {"failed": "InternalError.Algo", "partial": "InternalError.Timeout"}
-        code = params.setdefault("code", default_code.get(kind, "InternalError"))
-        if "message" not in params:
-            params["message"] = MESSAGES.get(code, f"The task failed with {code}.")
-    if kind == "partial" and "items" not in params:
-        params.setdefault("failed", 1)
-    elif kind == "error":
-        status = params.setdefault("status", STATUSES.get(params["code"], 500))
-        if status < 400:
-            raise ScenarioError(f"{where}: an injected error needs a status of 400 or more")
-    elif kind == "polls" and params.get("done", 4) < params.get("running", 2):
-        raise ScenarioError(f"{where}: `done` must not come before `running`")
-    elif kind == "delay" and params.get("max", 0) < params.get("min", 0):
-        raise ScenarioError(f"{where}: `max` must not be below `min`")
-    return params
-
-
 #: What may declare a scenario: a document, a list of rules (mappings or one-line strings).
 Declaration = Mapping[str, Any] | Sequence[Mapping[str, Any] | str]
+#: Problems reported at most, so one broken file does not bury the first mistake.
+_SHOWN = 5
+
+
+def checked(declaration: Declaration, seed: int | None = None) -> ScenarioRules:
+    """The rules (and seed) a declaration makes, or a ScenarioError listing what is wrong.
+
+    `seed`, when given, replaces the declaration's own.
+    """
+    document = as_document(declaration, seed)
+    _check(document, SCHEMA, "")
+    raws = document["rules"]
+    rules = tuple(_rule(raw, f"rules.{k}") for k, raw in enumerate(raws))
+    return ScenarioRules(rules, document.get("seed"))
+
+
+def checked_rule(rule: Mapping[str, Any] | str) -> Rule:
+    """One rule on its own (a request's own header, a rule added to those in force)."""
+    raw = _raw_rule(rule, "rule")
+    _check(raw, RULE_SCHEMA, "rule")
+    assert isinstance(raw, dict)
+    return _rule(raw, "rule")
 
 
 def as_document(declaration: Declaration, seed: int | None = None) -> dict[str, Any]:
@@ -168,26 +85,32 @@ def as_document(declaration: Declaration, seed: int | None = None) -> dict[str, 
     if isinstance(declaration, Mapping):
         document = dict(declaration)
     else:
-        rules = [
-            parse_header(rule) if isinstance(rule, str) else dict(rule) for rule in declaration
-        ]
-        document = {"rules": rules}
+        document = {"rules": [_raw_rule(raw, f"rules.{k}") for k, raw in enumerate(declaration)]}
     if seed is not None:
         document["seed"] = seed
     return document
 
 
-def checked(document: Mapping[str, Any]) -> tuple[list[Rule], int | None]:
-    """The rules and seed of a document, or a ScenarioError listing what is wrong."""
-    problems = sorted(schemas.validator(SCHEMA).iter_errors(document), key=lambda e: list(e.path))
-    if problems:
-        lines = [f"{_where(problem.absolute_path)}: {problem.message}" for problem in problems[:5]]
-        raise ScenarioError("; ".join(lines))
-    return rules_from_document(document), document.get("seed")
+def parse_line(line: str, where: str = "rule") -> dict[str, Any]:
+    """`failed; code=DataInspectionFailed` to its mapping form (numbers become numbers)."""
+    kind, *pairs = [part.strip() for part in line.split(";")]
+    if not kind:
+        raise ScenarioError(f"{where}: the scenario names no outcome")
+    mapping: dict[str, Any] = {"outcome": kind}
+    for pair in pairs:
+        if not pair:
+            continue
+        name, equals, text = pair.partition("=")
+        if not equals or not name.strip():
+            raise ScenarioError(f"{where}: `{pair}` is not of the form name=value")
+        mapping[name.strip()] = _scalar(text.strip())
+    if "items" in mapping and isinstance(mapping["items"], str | int):
+        mapping["items"] = [int(item) for item in str(mapping["items"]).split(",") if item]
+    return mapping
 
 
 def read_file(path: str | Path) -> dict[str, Any]:
-    """A scenario document from a .json, .yaml or .yml file."""
+    """A scenario document from a .json, .yaml or .yml file (checked by `checked`)."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     try:
@@ -206,5 +129,113 @@ def read_file(path: str | Path) -> dict[str, Any]:
     return loaded
 
 
-def _where(path: Sequence[object]) -> str:
-    return ".".join(str(part) for part in path) or "scenario"
+# -- the steps ---------------------------------------------------------------------------------
+
+
+def _raw_rule(rule: object, where: str) -> object:
+    """A rule in mapping form: one-line strings parsed, anything else left for the schema."""
+    if isinstance(rule, str):
+        return parse_line(rule, where)
+    return dict(rule) if isinstance(rule, Mapping) else rule
+
+
+def _check(instance: object, schema_ref: str, where: str) -> None:
+    """Raise one ScenarioError naming every way `instance` breaks the schema (the first few)."""
+    problems = sorted(
+        schemas.validator(schema_ref).iter_errors(instance), key=lambda e: list(map(str, e.path))
+    )
+    if problems:
+        lines = [
+            f"{_where(where, problem.absolute_path)}: {problem.message}"
+            for problem in problems[:_SHOWN]
+        ]
+        raise ScenarioError("; ".join(lines))
+
+
+def _where(prefix: str, path: Sequence[object]) -> str:
+    return ".".join([prefix, *map(str, path)] if prefix else map(str, path)) or "scenario"
+
+
+def _rule(raw: Mapping[str, Any], where: str) -> Rule:
+    """One rule from its mapping form, already valid under the rule schema."""
+    kind = OutcomeKind(raw["outcome"])
+    params = {key: value for key, value in raw.items() if key not in _RULE_KEYS}
+    times, n = _lifetime(raw.get("times", "always"))
+    return Rule(
+        outcome=DeclaredOutcome(kind, _checked_params(kind, params, where)),
+        match=_match(raw.get("match", {}), where),
+        times=times,
+        n=n,
+        probability=float(raw.get("probability", 1.0)),
+    )
+
+
+_RULE_KEYS = frozenset({"outcome", "match", "times", "probability"})
+
+
+def _scalar(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _lifetime(times: Any) -> tuple[Lifetime, int]:
+    if isinstance(times, str):
+        return Lifetime(times), 1
+    if "nth" in times:
+        return Lifetime.NTH, int(times["nth"])
+    return Lifetime.FIRST, int(times["first"])
+
+
+def _match(raw: Mapping[str, Any], where: str) -> Match:
+    operations = raw.get("operation", [])
+    if isinstance(operations, str):
+        operations = [operations]
+    header = None
+    if "header" in raw:
+        value = _pattern(raw["header"].get("value", ".*"), f"{where}.match.header.value")
+        header = (raw["header"]["name"].lower(), value)
+    prompt = _pattern(raw["prompt"], f"{where}.match.prompt") if "prompt" in raw else None
+    return Match(
+        operations=frozenset(Operation(name) for name in operations),
+        api_key=raw.get("api_key"),
+        account=raw.get("account"),
+        prompt=prompt,
+        header=header,
+    )
+
+
+def _pattern(text: str, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as error:
+        raise ScenarioError(f"{where}: `{text}` is not a valid pattern: {error}") from None
+
+
+def _checked_params(kind: OutcomeKind, params: dict[str, Any], where: str) -> dict[str, Any]:
+    """The parameters, with documented defaults filled in and cross-field rules checked.
+
+    An injected error keeps the `status` it names; without one, the HTTP layer answers with
+    the status its code travels with.
+    """
+    if kind in (OutcomeKind.FAILED, OutcomeKind.PARTIAL, OutcomeKind.ERROR):
+        code = params.setdefault("code", _DEFAULT_CODES[kind])
+        if "message" not in params:
+            params["message"] = MESSAGES.get(code, f"The task failed with {code}.")
+    if kind is OutcomeKind.PARTIAL and "items" not in params:
+        params.setdefault("failed", 1)
+    elif kind is OutcomeKind.POLLS and params.get("done", 4) < params.get("running", 2):
+        raise ScenarioError(f"{where}: `done` must not come before `running`")
+    elif kind is OutcomeKind.DELAY and params.get("max", 0) < params.get("min", 0):
+        raise ScenarioError(f"{where}: `max` must not be below `min`")
+    return params
+
+
+_DEFAULT_CODES = {
+    OutcomeKind.FAILED: "InternalError.Algo",
+    OutcomeKind.PARTIAL: "InternalError.Timeout",
+    OutcomeKind.ERROR: "InternalError",
+}

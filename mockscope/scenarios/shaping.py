@@ -1,7 +1,7 @@
-"""How a task will go: its timing and outcome, from its request and any declared scenario.
+"""How a task will go: its timing and result, from its request and any declared task outcome.
 
 This is where a scenario's task outcome (failed, partial, suspended, never, timing, polls)
-turns into the domain's terms: a plan's durations, an outcome, a progression by reads.
+turns into the domain's terms: a plan's durations, a result, a progression by reads.
 """
 
 from __future__ import annotations
@@ -9,17 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mockscope.domain.lifecycle import FOREVER_MS, Plan, Timing
-from mockscope.domain.tasks import Failure, Outcome, Progression, TaskRequest
-from mockscope.scenarios.rules import Outcome as Declared
+from mockscope.domain.tasks import Failure, Progression, TaskRequest, TaskResult
+from mockscope.scenarios.rules import DeclaredOutcome, OutcomeKind
 
 
 @dataclass(slots=True)
 class TaskShape:
-    """Durations to plan with, the outcome, and what to change on the drawn plan."""
+    """Durations to plan with, the result, and what to change on the drawn plan."""
 
     queue_ms: int
     run_ms: int
-    outcome: Outcome
+    result: TaskResult
     progression: Progression | None = None
     suspend_after_ms: int | None = None
     suspend_ms: int = 0
@@ -37,31 +37,31 @@ class TaskShape:
             plan.run_ms = FOREVER_MS
 
 
-def shape_task(request: TaskRequest, timing: Timing, declared: Declared | None) -> TaskShape:
-    outcome = Outcome.for_request(request)
-    run_ms = timing.reject_ms if outcome.task_failure else timing.run_ms(request.n)
-    shape = TaskShape(timing.queue_ms, run_ms, outcome)
+def shape_task(request: TaskRequest, timing: Timing, declared: DeclaredOutcome | None) -> TaskShape:
+    result = TaskResult.for_request(request)
+    run_ms = timing.reject_ms if result.task_failure else timing.run_ms(request.n)
+    shape = TaskShape(timing.queue_ms, run_ms, result)
     if declared is None:
         return shape
     params = declared.params
     kind = declared.kind
-    if kind == "failed":
-        shape.outcome = Outcome(task_failure=Failure(params["code"], params["message"]))
-    elif kind == "partial":
+    if kind is OutcomeKind.FAILED:
+        shape.result = TaskResult(task_failure=Failure(params["code"], params["message"]))
+    elif kind is OutcomeKind.PARTIAL:
         failure = Failure(params["code"], params["message"])
         failed = _failed_items(request.n, params.get("items"), params.get("failed", 1))
-        shape.outcome = Outcome(failed_items=tuple((k, failure) for k in failed))
-    elif kind == "suspended":
+        shape.result = TaskResult(failed_items=tuple((k, failure) for k in failed))
+    elif kind is OutcomeKind.SUSPENDED:
         after_ms = min(_ms(params.get("after", 1)), shape.run_ms)
         shape.suspend_after_ms, shape.suspend_ms = after_ms, _ms(params.get("for", 30))
         shape.run_ms += shape.suspend_ms
-    elif kind == "never":
+    elif kind is OutcomeKind.NEVER:
         shape.start_forever = params.get("phase", "RUNNING") == "PENDING"
         shape.end_forever = True
-    elif kind == "timing":
+    elif kind is OutcomeKind.TIMING:
         shape.queue_ms = _ms(params.get("queue", shape.queue_ms / 1000))
         shape.run_ms = _ms(params.get("run", shape.run_ms / 1000))
-    elif kind == "polls":
+    elif kind is OutcomeKind.POLLS:
         shape.progression = Progression(params.get("running", 2), params.get("done", 4))
         shape.start_forever = True
     return shape

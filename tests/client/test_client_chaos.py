@@ -72,10 +72,10 @@ def test_a_hundred_tasks_through_chaos_are_all_accounted_for() -> None:
         # The server created exactly the tasks the client knows of, plus those whose submit
         # answer was lost; each of those belongs to a job reported outcome-unknown, once.
         created = server.journal.tasks_created()
-        assert len(created) == len(set(created)) == len(list(server.backend.tasks()))
+        assert len(created) == len(set(created)) == len(list(server.tasks()))
         known = {task.task_id for task in finished.values()}
         assert known <= set(created)
-        prompts = {task.task_id: task.request.prompt for task in server.backend.tasks()}
+        prompts = {task.task_id: task.request.prompt for task in server.tasks()}
         unknown_created = [prompts[task_id] for task_id in created if task_id not in known]
         assert all(prompt.startswith("chaos job ") for prompt in unknown_created)
         jobs_behind_them = [int(prompt.rsplit(" ", 1)[1]) for prompt in unknown_created]

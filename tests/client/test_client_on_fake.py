@@ -227,7 +227,7 @@ def test_injected_throttling_on_submit_is_retried_then_reported(
         client.submit("a cat", n=1)
     assert throttled.value.code == "Throttling.RateQuota"
     assert statuses(server, "create") == [429, 429, 429]
-    assert list(server.backend.tasks()) == []
+    assert list(server.tasks()) == []
 
 
 def test_model_unavailable_on_submit_is_retried(client: Client, server: MockServer) -> None:
@@ -383,7 +383,7 @@ def test_a_submit_without_a_usable_answer_is_never_resent(
     assert unknown.value.request["input"] == {"prompt": "a cat"}
     assert len(server.journal.entries(operation="create")) == 1, "sent exactly once"
     assert len(server.journal.tasks_created()) == created
-    assert len(list(server.backend.tasks())) == created
+    assert len(list(server.tasks())) == created
 
 
 def test_a_lost_500_reports_its_status_and_code(client: Client, server: MockServer) -> None:

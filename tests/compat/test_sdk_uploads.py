@@ -33,14 +33,15 @@ def test_the_sdk_uploads_a_local_file_and_submits_it_as_oss(
     assert response.output.task_status == "SUCCEEDED"
     operations = [entry.operation for entry in server.journal.entries()]
     assert operations[:3] == [Operation.UPLOAD, Operation.UPLOAD, Operation.CREATE]
-    task = next(iter(server.backend.tasks()))
+    (task,) = server.tasks()
     assert task.request.ref_img is not None
     assert task.request.ref_img.startswith("oss://dashscope-instant/")
     assert task.request.ref_img.endswith("/girl.png")
-    stored = server.backend.uploads.resolve(
-        task.request.ref_img.removeprefix("oss://"), task.account, server.clock.now_ms()
+    (stored,) = server.uploads()
+    assert (stored.key, stored.account) == (
+        task.request.ref_img.removeprefix("oss://"),
+        task.account,
     )
-    assert stored is not None
     assert stored.data == reference_png.read_bytes()
     assert stored.content_type == "image/png"
 
@@ -158,7 +159,7 @@ def test_forged_or_misplaced_uploads_are_refused(
     refused = _upload(api, _certificate(api), **overrides)
     assert refused.status_code == status
     assert f"<Code>{code}</Code>" in refused.text
-    assert len(server.backend.uploads) == 0
+    assert server.uploads() == []
 
 
 def test_overwriting_is_refused_and_size_is_bounded(api: httpx.Client) -> None:

@@ -1,4 +1,4 @@
-"""The lifecycle read off the plan: status, times, metrics and outcomes at any moment."""
+"""The lifecycle read off the plan: status, times, metrics and results at any moment."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from mockscope.domain.lifecycle import Plan, TaskStatus, Timing
 from mockscope.domain.tasks import (
     PROMPT_LIMIT,
     Failure,
-    Outcome,
     Task,
     TaskRequest,
+    TaskResult,
 )
 
 
-def make_task(size: str = "1024*1024", n: int = 2, outcome: Outcome | None = None) -> Task:
+def make_task(size: str = "1024*1024", n: int = 2, result: TaskResult | None = None) -> Task:
     request = TaskRequest(model="wanx-v1", prompt="a cat", size=size, n=n)
     return Task(
         task_id="t-1",
@@ -23,7 +23,7 @@ def make_task(size: str = "1024*1024", n: int = 2, outcome: Outcome | None = Non
         request=request,
         seed=100,
         plan=Plan(submit_ms=1_000, scheduled_ms=1_014, end_ms=31_014),
-        outcome=outcome if outcome is not None else Outcome.for_request(request),
+        result=result if result is not None else TaskResult.for_request(request),
     )
 
 
@@ -62,7 +62,7 @@ def test_an_unsupported_size_fails_the_whole_task_with_the_documented_message() 
 
 def test_partial_failure_is_succeeded_and_counts_only_successes() -> None:
     timeout = Failure("InternalError.Timeout", "timed out")
-    done = make_task(n=2, outcome=Outcome(failed_items=((1, timeout),))).view(40_000)
+    done = make_task(n=2, result=TaskResult(failed_items=((1, timeout),))).view(40_000)
     assert done.status is TaskStatus.SUCCEEDED
     assert done.results[0].failure is None
     assert done.results[1].failure == timeout
@@ -71,7 +71,7 @@ def test_partial_failure_is_succeeded_and_counts_only_successes() -> None:
 
 def test_every_item_failing_makes_the_task_failed() -> None:
     timeout = Failure("InternalError.Timeout", "timed out")
-    done = make_task(n=2, outcome=Outcome(failed_items=((0, timeout), (1, timeout)))).view(40_000)
+    done = make_task(n=2, result=TaskResult(failed_items=((0, timeout), (1, timeout)))).view(40_000)
     assert done.status is TaskStatus.FAILED
     assert done.failure == timeout
 

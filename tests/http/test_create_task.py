@@ -139,7 +139,7 @@ def test_bad_bodies_get_the_documented_error(
     assert error["message"]
     assert response.headers["X-Request-ID"] == error["request_id"]
     # Nothing stored is created, lost or changed by a refused request.
-    assert [task.task_id for task in server.backend.tasks()] == [kept]
+    assert [task.task_id for task in server.tasks()] == [kept]
     assert read_task(api, kept) == before
 
 

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from mockscope import ManualClock
+from mockscope.backend import Operations
 from tests.support import READ_HEADERS, validated_server
 
 
@@ -42,8 +43,10 @@ def test_an_unexpected_failure_is_a_500_envelope_not_a_traceback(
         def broken(*_: object) -> None:
             raise RuntimeError("a bug in the fake")
 
-        monkeypatch.setattr(server.backend, "get_task", broken)
+        monkeypatch.setattr(Operations, "get_task", broken)
         response = httpx.get(f"{server.url}/api/v1/tasks/x", headers=READ_HEADERS)
+        with pytest.raises(RuntimeError, match="a bug in the fake"):
+            server.check()
     assert response.status_code == 500
     body = response.json()
     assert body["code"] == "InternalError"
@@ -56,11 +59,11 @@ def test_every_domain_error_has_a_documented_status() -> None:
     import inspect
 
     from mockscope.domain import errors
-    from mockscope.http.envelopes import _STATUS_BY_CODE
+    from mockscope.http.envelopes import STATUS_BY_CODE
 
     codes = {
         cls.code
         for _, cls in inspect.getmembers(errors, inspect.isclass)
         if issubclass(cls, errors.DashScopeError) and cls is not errors.DashScopeError
     }
-    assert codes <= set(_STATUS_BY_CODE), codes - set(_STATUS_BY_CODE)
+    assert codes <= set(STATUS_BY_CODE), codes - set(STATUS_BY_CODE)

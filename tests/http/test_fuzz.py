@@ -99,7 +99,7 @@ def _assert_sane(response: httpx.Response) -> None:
 def _assert_kept(server: MockServer, api: httpx.Client, kept: str) -> None:
     body = api.get(f"/api/v1/tasks/{kept}", headers=READ_HEADERS).json()
     assert body["output"]["task_status"] == "PENDING"
-    assert sum(1 for _ in server.backend.tasks()) >= 1
+    assert len(server.tasks()) >= 1
 
 
 settings_ = settings(
@@ -133,10 +133,10 @@ def test_near_valid_bodies_are_accepted_or_refused_with_an_envelope(
     fuzz_target: tuple[MockServer, httpx.Client, str], body: dict[str, Any]
 ) -> None:
     server, api, kept = fuzz_target
-    before = sum(1 for _ in server.backend.tasks())
+    before = len(server.tasks())
     response = api.post(CREATE_PATH, json=body, headers=SUBMIT_HEADERS)
     _assert_sane(response)
-    after = sum(1 for _ in server.backend.tasks())
+    after = len(server.tasks())
     assert after == before + (1 if response.status_code == 200 else 0)
     _assert_kept(server, api, kept)
 

@@ -151,7 +151,7 @@ def test_injected_errors_answer_the_envelope_and_create_nothing(
     assert response.status_code == status
     assert response.json()["code"] == code
     assert response.headers["X-Request-ID"] == response.json()["request_id"]
-    assert list(server.backend.tasks()) == []
+    assert server.tasks() == []
 
 
 @pytest.mark.parametrize(
@@ -163,14 +163,14 @@ def test_dropped_connections_create_nothing(
 ) -> None:
     with pytest.raises(failure):
         _create(api, declared)
-    assert list(server.backend.tasks()) == []
+    assert server.tasks() == []
     assert [entry.status for entry in server.journal.entries()] == [0]
 
 
 def test_a_truncated_answer_still_created_its_task(api: httpx.Client, server: MockServer) -> None:
     with pytest.raises(httpx.RemoteProtocolError, match=r"complete message body"):
         _create(api, "truncate")
-    assert len(list(server.backend.tasks())) == 1
+    assert len(server.tasks()) == 1
 
 
 @pytest.mark.parametrize(
@@ -187,7 +187,7 @@ def test_a_lost_answer_still_created_and_would_have_billed_its_task(
         else:
             with pytest.raises(failure):
                 _create(api, f"lost; via={via}")
-    created = list(server.backend.tasks())
+    created = server.tasks()
     assert len(created) == 1, "the duplicate-submission trap: the task exists"
     # A timed-out answer is journaled once the server sees the client go.
     deadline = time.monotonic() + 5
@@ -288,7 +288,7 @@ def test_a_malformed_header_is_a_clear_400(api: httpx.Client, server: MockServer
     response = _create(api, "partial; failed=lots")
     assert response.status_code == 400
     assert "X-Mockscope-Scenario" in response.json()["message"]
-    assert list(server.backend.tasks()) == []
+    assert server.tasks() == []
 
 
 def test_the_control_plane_installs_shows_counts_and_clears(api: httpx.Client) -> None:
@@ -324,3 +324,33 @@ def test_a_delay_drawn_between_min_and_max_is_released_by_max(
     server.clock.advance(3)
     caller.join(5)
     assert answers[0].status_code == 200
+
+
+def test_task_outcomes_count_only_the_creates_that_make_a_task(
+    api: httpx.Client, server: MockServer
+) -> None:
+    server.set_scenario(
+        [
+            {"outcome": "error", "code": "SystemError", "times": "once"},
+            {"outcome": "failed", "times": "once"},
+        ]
+    )
+    assert _create(api).status_code == 500, "the error answers; no task, so no task outcome"
+    api.get("/api/v1/tasks", headers=READ_HEADERS)  # reads are no creates either
+    failed, fine = _task_id(_create(api, n=1)), _task_id(_create(api, n=1))
+    server.clock.advance(120)
+    assert read_task(api, failed)["task_status"] == "FAILED"
+    assert read_task(api, fine)["task_status"] == "SUCCEEDED"
+    (error_rule, failed_rule) = api.get("/_mockscope/scenarios").json()["rules"]
+    assert (failed_rule["calls"], failed_rule["fired"]) == (2, 1)
+    assert error_rule["rule"]["status"] == 500, "shown with the status its code answers"
+
+
+def test_the_journal_names_the_request_and_the_task_outcome(
+    api: httpx.Client, server: MockServer
+) -> None:
+    server.set_scenario(["delay; seconds=0"])
+    task_id = _task_id(_create(api, "partial; failed=1", n=2))
+    (entry,) = server.journal.entries(task_id=task_id)
+    assert entry.outcome == "delay; seconds=0, partial; code=InternalError.Timeout; failed=1"
+    assert server.tasks()[0].declared == "partial; code=InternalError.Timeout; failed=1"

@@ -9,24 +9,25 @@ from mockscope.domain.identity import Caller
 from mockscope.domain.tasks import TaskRequest
 from mockscope.http.serialize import task_body
 from mockscope.http.task_bodies import TaskBodies
-from mockscope.scenarios.rules import Outcome
+from mockscope.scenarios.reading import checked_rule
 
 
 def test_every_state_of_a_task_reads_as_a_fresh_serialisation() -> None:
     clock = ManualClock()
     backend = Backend(BackendConfig(seed=1, limits=Limits.unlimited()), clock)
-    caller = Caller("a", "sk-a")
-    partial = Outcome("partial", {"failed": 1, "code": "InternalError.Timeout", "message": "m"})
-    task_ids = [
-        backend.create_task(caller, TaskRequest(model="wanx-v1", prompt="p", n=2)),
-        backend.create_task(caller, TaskRequest(model="wanx-v1", prompt="p", n=3), "", partial),
-        backend.create_task(caller, TaskRequest(model="wanx-v1", prompt="p", size="1*1")),
+    caller, api = Caller("a", "sk-a"), backend.api
+    partial = checked_rule("partial; failed=1; message=m")
+    tasks = [
+        api.create_task(caller, TaskRequest(model="wanx-v1", prompt="p", n=2)),
+        api.create_task(caller, TaskRequest(model="wanx-v1", prompt="p", n=3), own_rule=partial),
+        api.create_task(caller, TaskRequest(model="wanx-v1", prompt="p", size="1*1")),
     ]
+    task_ids = [task.task_id for task in tasks]
     bodies = TaskBodies(capacity=2)
     seen = set()
     for _ in range(40):
         for task_id in [*task_ids, "unknown-id"]:
-            view = backend.get_task(caller, task_id)
+            view = api.get_task(caller, task_id)
             for request_id, base in (("r-1", "http://a"), ("r-2", "http://b")):
                 fresh = orjson.dumps(task_body(view, request_id, lambda base=base: base))
                 assert bodies.render(view, request_id, lambda base=base: base) == fresh

@@ -331,12 +331,12 @@ def test_tasks_do_not_outlive_their_test(round_, mockscope, evidence):
 
 @pytest.mark.parametrize("round_", [1, 2, 3])
 def test_hand_made_changes_do_not_leak(round_, mockscope):
-    assert mockscope.backend.limits == Limits()
-    assert not mockscope.backend.scenario.rules
+    assert mockscope.limits == Limits()
+    assert not mockscope.rules
     assert not mockscope.journal.entries()
     assert abs(mockscope.clock.now_ms() / 1000 - time.time()) < 5
     # Now spoil it all for whoever comes next.
-    mockscope.backend.set_limits(Limits(create_per_second=1))
+    mockscope.set_limits(Limits(create_per_second=1))
     mockscope.set_scenario(["failed"])
     mockscope.clock.advance(86_400)
     submit(mockscope)

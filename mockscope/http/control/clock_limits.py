@@ -13,11 +13,9 @@ from typing import Any, NoReturn
 from aiohttp import web
 
 from mockscope import openapi, schemas
-from mockscope.backend import Backend
 from mockscope.domain import errors
-from mockscope.domain.lifecycle import FOREVER_MS
 from mockscope.domain.ratelimit import Limits
-from mockscope.domain.tasks import Task
+from mockscope.domain.tasks import TaskRecord
 from mockscope.http.keys import BACKEND, CONTROL_TOKEN, OPERATION_ID
 from mockscope.http.parse import decode_json, read_body
 from mockscope.http.serialize import format_time, json_response
@@ -76,7 +74,7 @@ async def reset(request: web.Request) -> web.Response:
     account = request.query.get("account")
     if account is not None and not account:
         raise errors.InvalidParameter("Parameter `account` must not be empty.")
-    request.app[BACKEND].reset(account)
+    request.app[BACKEND].control.reset(account)
     return json_response({"ok": True})
 
 
@@ -94,44 +92,39 @@ def _limits_body(limits: Limits) -> dict[str, Any]:
 
 async def get_limits(request: web.Request) -> web.Response:
     guard(request)
-    return json_response(_limits_body(request.app[BACKEND].limits))
+    return json_response(_limits_body(request.app[BACKEND].control.limits))
 
 
 async def set_limits(request: web.Request) -> web.Response:
     guard(request)
     body = validated(request, await read_body(request), LIMITS_SCHEMA, "limits")
-    backend = request.app[BACKEND]
-    backend.set_limits(replace(backend.limits, **body))
-    return json_response(_limits_body(backend.limits))
+    control = request.app[BACKEND].control
+    control.set_limits(replace(control.limits, **body))
+    return json_response(_limits_body(control.limits))
 
 
 async def list_all_tasks(request: web.Request) -> web.Response:
     guard(request)
     backend = request.app[BACKEND]
-    only = request.query.get("account")
     now = backend.clock.now_ms()
-    accounts = [
-        {"account": account.name, "tasks": [_plan_body(backend, task, now) for task in kept]}
-        for account in backend.store.accounts()
-        if only is None or account.name == only
-        for kept in [[task for task in account.tasks if not task.purged]]
-    ]
-    return json_response({"now_ms": now, "accounts": accounts})
+    accounts: dict[str, list[dict[str, Any]]] = {}
+    for record in backend.control.tasks(request.query.get("account")):
+        accounts.setdefault(record.account, []).append(_record_body(record))
+    body = [{"account": name, "tasks": tasks} for name, tasks in accounts.items()]
+    return json_response({"now_ms": now, "accounts": body})
 
 
-def _plan_body(backend: Backend, task: Task, now_ms: int) -> dict[str, Any]:
-    plan = task.plan
-    endless = plan.end_ms >= FOREVER_MS and plan.canceled_ms is None
+def _record_body(record: TaskRecord) -> dict[str, Any]:
     return {
-        "task_id": task.task_id,
-        "status": task.view(now_ms).status.value,
-        "model": task.request.model,
-        "n": task.request.n,
-        "submit_ms": plan.submit_ms,
-        "scheduled_ms": plan.scheduled_ms,
-        "end_ms": None if plan.end_ms >= FOREVER_MS else plan.end_ms,
-        "canceled_ms": plan.canceled_ms,
-        "expires_ms": None if endless else backend.store.expires_at(task),
+        "task_id": record.task_id,
+        "status": record.status,
+        "model": record.request.model,
+        "n": record.request.n,
+        "submit_ms": record.submit_ms,
+        "scheduled_ms": record.scheduled_ms,
+        "end_ms": record.end_ms,
+        "canceled_ms": record.canceled_ms,
+        "expires_ms": record.expires_ms,
     }
 
 

@@ -11,19 +11,22 @@ from mockscope.domain.identity import api_key_id
 from mockscope.domain.journal import Entry
 from mockscope.domain.operations import Operation
 from mockscope.http.control.clock_limits import guard, refuse
+from mockscope.http.envelopes import status_for_code
 from mockscope.http.keys import BACKEND, PARAMS
 from mockscope.http.parse import decode_json, read_body
 from mockscope.http.serialize import json_response, task_body
 from mockscope.scenarios import reading
-from mockscope.scenarios.rules import Rule, ScenarioError
+from mockscope.scenarios.rules import InstalledRule, Lifetime, OutcomeKind, ScenarioError
 
 SCENARIO_SCHEMA = reading.SCHEMA
+_WITHOUT_N = (Lifetime.ALWAYS, Lifetime.ONCE)
 
 
 async def get_scenario(request: web.Request) -> web.Response:
     guard(request)
     scenario = request.app[BACKEND].scenario
-    return json_response({"seed": scenario.seed, "rules": [_rule_body(r) for r in scenario.rules]})
+    rules = [_rule_body(installed) for installed in scenario.installed]
+    return json_response({"seed": scenario.seed, "rules": rules})
 
 
 async def set_scenario(request: web.Request) -> web.Response:
@@ -39,16 +42,16 @@ async def set_scenario(request: web.Request) -> web.Response:
     if not isinstance(document, dict):
         refuse(request, "Invalid scenario: expected an object with `rules`")
     try:
-        rules, seed = reading.checked(document)
+        declared = reading.checked(document)
     except ScenarioError as error:
         refuse(request, f"Invalid scenario: {error}")
-    request.app[BACKEND].set_scenario(rules, seed)
+    request.app[BACKEND].control.set_scenario(declared)
     return await get_scenario(request)
 
 
 async def clear_scenario(request: web.Request) -> web.Response:
     guard(request)
-    request.app[BACKEND].set_scenario([])
+    request.app[BACKEND].control.clear_scenario()
     return json_response({"ok": True})
 
 
@@ -78,14 +81,17 @@ async def finish_task(request: web.Request) -> web.Response:
     """End a task now (one a scenario told to wait `never`, or any unfinished one)."""
     guard(request)
     backend = request.app[BACKEND]
-    view = backend.finish_task(request[PARAMS]["task_id"])
+    view = backend.control.finish_task(request[PARAMS]["task_id"])
     base = f"{request.scheme}://{request.host}"
-    return json_response(task_body(view, backend.new_request_id(), lambda: base))
+    return json_response(task_body(view, backend.api.new_request_id(), lambda: base))
 
 
-def _rule_body(rule: Rule) -> dict[str, Any]:
+def _rule_body(installed: InstalledRule) -> dict[str, Any]:
+    rule = installed.rule
     match = rule.match
     body: dict[str, Any] = {"outcome": rule.outcome.kind, **rule.outcome.params}
+    if rule.outcome.kind is OutcomeKind.ERROR and "status" not in body:
+        body["status"] = status_for_code(body["code"])  # shown as it will be answered
     matched: dict[str, Any] = {}
     if match.operations:
         matched["operation"] = sorted(match.operations)
@@ -98,9 +104,9 @@ def _rule_body(rule: Rule) -> dict[str, Any]:
         matched["header"] = {"name": match.header[0], "value": match.header[1].pattern}
     if matched:
         body["match"] = matched
-    body["times"] = rule.times if rule.times in ("always", "once") else {rule.times: rule.n}
+    body["times"] = rule.times if rule.times in _WITHOUT_N else {rule.times.value: rule.n}
     body["probability"] = rule.probability
-    return {"rule": body, "calls": rule.calls, "fired": rule.fired}
+    return {"rule": body, "calls": installed.calls, "fired": installed.fired}
 
 
 def _entry_body(entry: Entry) -> dict[str, Any]:

@@ -1,0 +1,129 @@
+"""The control operations: what a test does to the service rather than through its API.
+
+Change the limits, tell a task to finish, install scenario rules, list every stored task and
+upload, reset one account or everything. The control plane (/_mockscope/) and MockServer's
+methods are two doors to these same operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mockscope.backend.state import State
+from mockscope.domain import errors
+from mockscope.domain.lifecycle import TERMINAL_STATUSES
+from mockscope.domain.ratelimit import Limits
+from mockscope.domain.tasks import TaskRecord, TaskView
+from mockscope.domain.uploads import StoredFile
+from mockscope.scenarios.rules import Rule, ScenarioRules
+
+
+@dataclass(frozen=True, slots=True)
+class Footprint:
+    """How much the service holds: what stays bounded however long it serves."""
+
+    #: Tasks stored (not yet expired and purged).
+    tasks: int
+    #: Entries in the accounts' task indexes (stored tasks, and purged ones not yet dropped).
+    indexed: int
+    #: Entries in the expiry queue (a task moved by hand may have more than one).
+    expiry_entries: int
+    #: Uploaded files held.
+    uploads: int
+
+
+class Control:
+    """The control operations over the service's state."""
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+
+    # -- limits ---------------------------------------------------------------------------------
+
+    @property
+    def limits(self) -> Limits:
+        return self._state.limiter.limits
+
+    def set_limits(self, limits: Limits) -> None:
+        """Change the limits from now on; a new concurrency redraws every waiting queue."""
+        state = self._state
+        old = state.limiter.limits
+        state.limiter.limits = limits
+        if limits.concurrency != old.concurrency:
+            state.store.concurrency = limits.concurrency
+            now = state.clock.now_ms()
+            for account in state.store.accounts():
+                state.replan(account.name, now)
+
+    # -- tasks ----------------------------------------------------------------------------------
+
+    def finish_task(self, task_id: str) -> TaskView:
+        """End a task now, whatever its plan said (for tasks told to wait `never`)."""
+        state = self._state
+        now = state.clock.now_ms()
+        task = state.live_task(task_id, now)
+        if task is None:
+            raise errors.NotFound(f"No task {task_id} is kept.")
+        if task.view(now).status in TERMINAL_STATUSES:
+            raise errors.UnsupportedOperation(f"Task {task_id} has already finished.")
+        task.plan.finish_at(now)
+        state.moved(task, now)
+        return task.view(now)
+
+    def tasks(self, account: str | None = None) -> list[TaskRecord]:
+        """Every stored task (of one account, if named), by account, oldest first."""
+        store = self._state.store
+        now = self._state.clock.now_ms()
+        return [
+            TaskRecord.of(task, now, store.expires_at(task))
+            for kept in store.accounts()
+            if account is None or kept.name == account
+            for task in kept.tasks
+            if not task.purged
+        ]
+
+    def footprint(self) -> Footprint:
+        store = self._state.store
+        indexed = sum(len(account.tasks) for account in store.accounts())
+        return Footprint(len(store), indexed, store.expiry_entries, len(self._state.uploads))
+
+    def uploads(self) -> list[StoredFile]:
+        """Every uploaded file kept now, oldest first."""
+        return self._state.uploads.files(self._state.clock.now_ms())
+
+    # -- scenarios ------------------------------------------------------------------------------
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self._state.scenario.rules
+
+    def set_scenario(self, declared: ScenarioRules) -> None:
+        """Replace the rules in force (read and checked by `scenarios.reading`)."""
+        self._state.install_scenario(declared)
+
+    def add_rule(self, rule: Rule) -> None:
+        """Add one rule after those in force."""
+        self._state.scenario.add(rule)
+
+    def clear_scenario(self) -> None:
+        self._state.install_scenario(ScenarioRules())
+
+    # -- reset ----------------------------------------------------------------------------------
+
+    def reset(self, account: str | None = None) -> None:
+        """Forget one account, or everything: then the clock, the id sequence, the scenario and
+        the limits go back to how the service started."""
+        state = self._state
+        if account is not None:
+            state.store.remove_account(account)
+            state.limiter.forget(account)
+            state.uploads.clear(account)
+            return
+        state.store.clear()
+        state.uploads.clear()
+        state.limiter.clear()
+        state.journal.clear()
+        state.restore_scenario()
+        state.clock.restart()
+        state.ids.restart()
+        self.set_limits(state.config.limits)

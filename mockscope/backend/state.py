@@ -1,0 +1,101 @@
+"""What the simulated service holds, and the two rules that keep it consistent.
+
+The API operations (`operations.py`) and the control operations (`control.py`) are two views
+over one State; neither imports the other. What both need to keep the state consistent when a
+task's plan moves (its queue is redrawn, its expiry follows) lives here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mockscope.domain.accounts import AccountSpec
+from mockscope.domain.clock import DAY_MS, Clock
+from mockscope.domain.identity import Directory
+from mockscope.domain.ids import IdSource
+from mockscope.domain.images import ImageCache
+from mockscope.domain.journal import Journal
+from mockscope.domain.lifecycle import Timing
+from mockscope.domain.ratelimit import Limits, RateLimiter
+from mockscope.domain.store import TaskStore
+from mockscope.domain.tasks import Task
+from mockscope.domain.uploads import Uploads
+from mockscope.scenarios.rules import Scenario, ScenarioRules
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """How the simulated service behaves. Every field has the live service's default."""
+
+    #: Models the service knows; a request for any other gets ModelNotFound.
+    models: tuple[str, ...] = ("wanx-v1",)
+    #: Accepted API keys; None accepts any non-empty key (keys in `accounts` always count).
+    api_keys: frozenset[str] | None = None
+    #: Keys and workspaces grouped into shared accounts; any other key is its own account.
+    accounts: tuple[AccountSpec, ...] = ()
+    timing: Timing = field(default_factory=Timing)
+    limits: Limits = field(default_factory=Limits)
+    #: How long a finished task stays readable (the live service keeps it 24 hours).
+    retention_ms: int = DAY_MS
+    #: Seeds task ids, unseeded image seeds and scenario draws; None for fresh randomness.
+    seed: int | None = None
+    #: How many requests the journal keeps (the oldest are dropped).
+    journal_size: int = 10_000
+    #: The scenario in force at start and after every full reset, already read and checked
+    #: (`mockscope.scenarios.reading.checked`); its seed, if any, replaces `seed` for its draws.
+    scenario: ScenarioRules | None = None
+
+    def __post_init__(self) -> None:
+        if self.api_keys is not None and not all(self.api_keys):
+            raise ValueError("API keys must be non-empty strings")
+        if self.retention_ms < 0:
+            raise ValueError("retention_ms must not be negative")
+
+
+class State:
+    """Everything the service knows, driven by an injected clock."""
+
+    def __init__(self, config: BackendConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        self.ids = IdSource(config.seed)
+        self.directory = Directory(config.api_keys, config.accounts)
+        self.limiter = RateLimiter(config.limits)
+        self.store = TaskStore(config.retention_ms, config.limits.concurrency)
+        self.journal = Journal(config.journal_size)
+        self.uploads = Uploads(secret=f"mockscope/{config.seed}/{id(self)}".encode())
+        #: One Scenario for the service's whole life: installing rules replaces its contents.
+        self.scenario = Scenario(*self._seeded(config.scenario or ScenarioRules()))
+        self.images = ImageCache()
+
+    def restore_scenario(self) -> None:
+        """Install the scenario the service was configured with (none if it had none)."""
+        self.install_scenario(self.config.scenario or ScenarioRules())
+
+    def install_scenario(self, declared: ScenarioRules) -> None:
+        self.scenario.install(*self._seeded(declared))
+
+    def _seeded(self, declared: ScenarioRules) -> ScenarioRules:
+        """The rules with the seed of their draws: their own, or else the service's."""
+        return declared if declared.seed is not None else declared._replace(seed=self.config.seed)
+
+    def live_task(self, task_id: str, now_ms: int) -> Task | None:
+        """A stored task that has not expired, of any account."""
+        task = self.store.get(task_id)
+        if task is None or self.store.is_expired(task, now_ms):
+            return None
+        return task
+
+    def replan(self, account_name: str, now_ms: int) -> None:
+        """Redraw the plans of an account's waiting tasks (the queue ahead of them changed)."""
+        account = self.store.account_or_none(account_name)
+        if account is None:
+            return
+        queue_ms = self.config.timing.queue_ms
+        for task in account.replan(queue_ms, self.store.concurrency, now_ms):
+            self.store.rescheduled(task)
+
+    def moved(self, task: Task, now_ms: int) -> None:
+        """A task's plan was moved by hand: its queue and its expiry follow."""
+        self.store.rescheduled(task)
+        self.replan(task.account, now_ms)
