@@ -73,6 +73,16 @@ def _bundle() -> dict[str, Any]:
     return document
 
 
+def resolve(node: dict[str, Any]) -> dict[str, Any]:
+    """`node`, or what its local `$ref` (`#/components/...`) points to in the bundle."""
+    while "$ref" in node:
+        target: Any = _bundle()
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
 def document(server_url: str | None = None) -> dict[str, Any]:
     """The bundled document (a fresh copy); `server_url` replaces its `servers` entry."""
     bundled = copy.deepcopy(_bundle())

@@ -158,7 +158,8 @@ class Uploads:
     def _verified(self, policy: str, signature: str) -> dict[str, Any]:
         if not policy or not signature:
             raise StorageError("AccessDenied", "Access denied: missing policy or signature.")
-        if not hmac.compare_digest(self._sign(policy), signature):
+        # As bytes: compare_digest refuses a str with non-ASCII characters, which a form may send.
+        if not hmac.compare_digest(self._sign(policy).encode(), signature.encode()):
             raise StorageError(
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided.",

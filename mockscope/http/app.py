@@ -18,6 +18,9 @@ from mockscope.http.keys import BACKEND, CONTROL_TOKEN, PUBLIC_URL, WAITERS
 from mockscope.http.task_bodies import TaskBodies
 
 API = "/api/v1"
+#: Any rest of a path, line breaks included (`.*` would leave a path with an encoded newline to
+#: aiohttp's plain-text 404).
+ANY = r"[\s\S]*"
 
 CREATE_PATH = f"{API}/services/aigc/text2image/image-synthesis"
 
@@ -29,7 +32,7 @@ ROUTES: tuple[tuple[str, str, ApiHandler, Operation], ...] = (
     ("POST", CREATE_PATH, handlers.create_task, Operation.CREATE),
     ("GET", f"{API}/tasks", handlers.list_tasks, Operation.LIST),
     ("POST", f"{API}/tasks/{{task_id}}/cancel", handlers.cancel_task, Operation.CANCEL),
-    ("GET", "/results/{task_id}/{index:\\d{1,9}}.png", storage.download_result, Operation.DOWNLOAD),
+    ("GET", storage.RESULT_PATH, storage.download_result, Operation.DOWNLOAD),
     ("GET", f"{API}/uploads", storage.get_upload_policy, Operation.UPLOAD),
     ("POST", storage.UPLOAD_PATH, storage.upload_file, Operation.UPLOAD),
 )
@@ -39,7 +42,7 @@ OPERATION_IDS = {
     CREATE_PATH: "create_task",
     f"{API}/tasks": "list_tasks",
     f"{API}/tasks/{{task_id}}/cancel": "cancel_task",
-    "/results/{task_id}/{index:\\d{1,9}}.png": "download_result",
+    storage.RESULT_PATH: "download_result",
     f"{API}/uploads": "get_upload_policy",
     storage.UPLOAD_PATH: "upload_file",
 }
@@ -89,9 +92,9 @@ def create_app(
             # Fixed paths are looked up exactly, so the slashed form is a route of its own.
             app.router.add_route(method, path, answer, name=operation_id)
             app.router.add_route(method, path + "/", answer, name=f"{operation_id}_slash")
-    app.router.add_route("*", f"{dispatch.PREFIX}/{{path:.*}}", plain_route(dispatch.dispatch))
+    app.router.add_route("*", f"{dispatch.PREFIX}/{{path:{ANY}}}", plain_route(dispatch.dispatch))
     # Anything else: a 404 or 405 envelope rather than aiohttp's plain-text page.
-    app.router.add_route("*", "/{path:.*}", plain_route(unrouted))
+    app.router.add_route("*", f"/{{path:{ANY}}}", plain_route(unrouted))
     return app
 
 

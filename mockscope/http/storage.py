@@ -9,6 +9,7 @@ The upload endpoint answers exactly 200 (or 204) with no body on success.
 from __future__ import annotations
 
 import asyncio
+import re
 
 from aiohttp import web
 
@@ -31,13 +32,19 @@ from mockscope.http.serialize import json_response
 UPLOAD_PATH = "/oss"
 
 _NO_SUCH_KEY = ("NoSuchKey", "The specified key does not exist.")
+#: Any object name under a task, as in a bucket: one that is not `<k>.png` is NoSuchKey there too.
+RESULT_PATH = "/results/{task_id}/{file_name}"
+_RESULT_FILE = re.compile(r"([0-9]{1,9})\.png")
 _EXPIRED = ("AccessDenied", "Request has expired.")
 
 
 async def download_result(request: web.Request, noted: Note) -> web.Response:
     api = noted.backend.api
     task_id = noted.task_id = request.match_info["task_id"]
-    index = int(request.match_info["index"])
+    file_name = _RESULT_FILE.fullmatch(request.match_info["file_name"])
+    if file_name is None:
+        return storage_error(request, *_NO_SUCH_KEY)
+    index = int(file_name.group(1))
     outcome = faults.request_outcome(request, noted, Operation.DOWNLOAD)
     if outcome is not None:
         await faults.before(request, outcome)

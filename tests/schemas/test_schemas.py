@@ -106,7 +106,7 @@ ERROR_STATUSES = {
     "reset": {"400", "403"},
     "get_limits": {"403"},
     "set_limits": {"400", "403", "413"},
-    "list_all_tasks": {"403"},
+    "list_all_tasks": {"400", "403"},
     "finish_task": {"400", "403", "404"},
     "get_scenario": {"403"},
     "set_scenario": {"400", "403", "413"},

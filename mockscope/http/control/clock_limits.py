@@ -71,10 +71,7 @@ async def advance_clock(request: web.Request) -> web.Response:
 
 async def reset(request: web.Request) -> web.Response:
     guard(request)
-    account = request.query.get("account")
-    if account is not None and not account:
-        raise errors.InvalidParameter("Parameter `account` must not be empty.")
-    request.app[BACKEND].control.reset(account)
+    request.app[BACKEND].control.reset(_account(request))
     return json_response({"ok": True})
 
 
@@ -103,12 +100,19 @@ async def set_limits(request: web.Request) -> web.Response:
     return json_response(_limits_body(control.limits))
 
 
+def _account(request: web.Request) -> str | None:
+    account = request.query.get("account")
+    if account is not None and not account:
+        raise errors.InvalidParameter("Parameter `account` must not be empty.")
+    return account
+
+
 async def list_all_tasks(request: web.Request) -> web.Response:
     guard(request)
     backend = request.app[BACKEND]
     now = backend.clock.now_ms()
     accounts: dict[str, list[dict[str, Any]]] = {}
-    for record in backend.control.tasks(request.query.get("account")):
+    for record in backend.control.tasks(_account(request)):
         accounts.setdefault(record.account, []).append(_record_body(record))
     body = [{"account": name, "tasks": tasks} for name, tasks in accounts.items()]
     return json_response({"now_ms": now, "accounts": body})
