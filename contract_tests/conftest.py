@@ -58,7 +58,8 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
             pytest.skip(refusal)
         budget = Budget(options.budget_images)
         request.config.stash[BUDGET_KEY] = budget
-        live = Target("live", api_root(options.base_url), options.api_key, budget)
+        url = api_root(options.base_url)
+        live = Target("live", url, options.api_key, budget, time_scale=options.time_scale)
         activate(live)
         yield live
         return

@@ -30,6 +30,9 @@ class ContractOptions:
     api_key: str
     budget_images: int
     opted_in: bool
+    #: Target seconds per real second: 1 for the service, N for a `serve --time-scale N`
+    #: stand-in (pacing, polling and Retry-After waits are then N times shorter in real time).
+    time_scale: float = 1.0
 
     @property
     def live_refusal(self) -> str:
@@ -69,6 +72,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"(default {DEFAULT_BUDGET_IMAGES}); tests that need more are skipped.",
     )
     group.addoption(
+        "--live-time-scale",
+        type=float,
+        default=None,
+        help="With --target live: the target's seconds per real second (default 1, the service); "
+        "for a stand-in started with `mockscope serve --time-scale N`, pass N.",
+    )
+    group.addoption(
         "--live-opt-in",
         action="store_true",
         default=False,
@@ -88,21 +98,42 @@ def resolve(config: pytest.Config) -> ContractOptions:
     if budget < 0:
         raise pytest.UsageError("--live-budget-images must not be negative")
     opted_in = bool(config.getoption("--live-opt-in")) or os.environ.get("MOCKSCOPE_LIVE") == "1"
+    time_scale = config.getoption("--live-time-scale")
+    if time_scale is not None and not time_scale > 0:
+        raise pytest.UsageError("--live-time-scale must be positive")
     return ContractOptions(
         target=target,
         base_url=base_url or LIVE_BASE_URL,
         api_key=os.environ.get("DASHSCOPE_API_KEY", "") if target == "live" else "",
         budget_images=budget,
         opted_in=opted_in,
+        time_scale=1.0 if time_scale is None else time_scale,
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     options = resolve(config)
-    if options.target == "fake" and config.getoption("--base-url"):
-        raise pytest.UsageError("--base-url only applies to --target live")
+    if options.target == "fake":
+        for option in ("--base-url", "--live-time-scale"):
+            if config.getoption(option) is not None:
+                raise pytest.UsageError(f"{option} only applies to --target live")
     config.stash[OPTIONS_KEY] = options
     _resolved[:] = [options]
+    if options.target == "live":
+        _run_serially(config)
+
+
+def _run_serially(config: pytest.Config) -> None:
+    """Live, the run is one process whatever `-n` says (pyproject's addopts ask for xdist): one
+    image budget and one pacer for the whole run, as each xdist worker would have its own.
+
+    xdist starts its workers from its own pytest_configure, which runs last; until then, its
+    resolved options can still be turned back to a serial run.
+    """
+    if getattr(config.option, "dist", "no") != "no" or getattr(config.option, "tx", None):
+        config.option.dist = "no"
+        config.option.tx = []
+        config.option.numprocesses = 0
 
 
 _resolved: list[ContractOptions] = []
@@ -120,9 +151,10 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     refusal = options.live_refusal
     if refusal:
         return f"contract suite: live target refused, live tests will skip ({refusal})"
+    scale = "" if options.time_scale == 1 else f", time scale {options.time_scale:g}"
     return (
-        f"contract suite: LIVE target {options.base_url}, "
-        f"budget {options.budget_images} billable image(s)"
+        f"contract suite: LIVE target {options.base_url}{scale}, "
+        f"budget {options.budget_images} billable image(s), one process (no xdist workers)"
     )
 
 

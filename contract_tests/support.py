@@ -75,6 +75,8 @@ class Target:
     budget: Budget
     server: MockServer | None = None
     clock: ManualClock | None = None
+    #: Live: the target's seconds per real second (above 1 only for a sped-up stand-in).
+    time_scale: float = 1.0
     _last_any: float = field(default=float("-inf"))
     _last_create: float = field(default=float("-inf"))
 
@@ -96,7 +98,7 @@ class Target:
         """Seconds on the target's clock (monotonic for live, the ManualClock for the fake)."""
         if self.clock is not None:
             return self.clock.now_ms() / 1000
-        return time.monotonic()
+        return time.monotonic() * self.time_scale
 
     def sleep(self, seconds: float) -> None:
         """Let time pass: really (live), or by advancing the fake's clock (no real wait)."""
@@ -105,7 +107,7 @@ class Target:
         if self.clock is not None:
             self.clock.advance(seconds)
         else:
-            time.sleep(seconds)
+            time.sleep(seconds / self.time_scale)
 
     def pace(self, create: bool) -> None:
         """Wait until another request stays inside the documented rate limits."""
@@ -132,9 +134,10 @@ class Target:
 
     @contextmanager
     def client(self, **options: Any) -> Iterator[Client]:
-        """The reference client for this target; on the fake, its waits advance the clock."""
+        """The reference client for this target; on the fake, its waits advance the clock (on
+        a sped-up stand-in, they are as much shorter)."""
         kwargs: dict[str, Any] = {"api_key": self.api_key, "base_url": self.api_url}
-        if self.clock is not None:
+        if self.clock is not None or self.time_scale != 1:
             kwargs.update(sleep=self.sleep, clock=self.now)
         kwargs.update(options)
         with Client(**kwargs) as client:

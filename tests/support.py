@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -19,6 +21,7 @@ SUBMIT_HEADERS = {
     "Content-Type": "application/json",
 }
 READ_HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+T = TypeVar("T")
 
 
 def assert_schema_conformance(server: MockServer) -> None:
@@ -83,3 +86,44 @@ class VirtualTime:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self._clock.advance(seconds)
+
+
+def wait_until(condition: Callable[[], T | None], what: str, timeout: float = 10) -> T:
+    """Poll `condition` until it returns something (not None, not false): for events no hook
+    announces. Fails after `timeout` real seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"still waiting after {timeout} s: {what}"
+        time.sleep(0.001)
+
+
+def held_answers(server: MockServer, count: int = 1, timeout: float = 10) -> list[Any]:
+    """Return once `count` answers are being held back by `server` (a delay waiting for its
+    clock, a lost answer waiting for the client to give up), with what each one waits on
+    (an asyncio future of the server's loop, done once it is let go).
+
+    No hook tells when a request has reached its hold, so this looks at the server's registry
+    of held answers until they are there.
+    """
+    from mockscope.http.keys import WAITERS
+
+    def held() -> list[asyncio.Future[None]] | None:
+        try:
+            waiting: list[asyncio.Future[None]] = list(server.app[WAITERS])
+        except RuntimeError:  # the loop thread changed the set while it was copied
+            return None
+        pending = [future for future in waiting if not future.done()]
+        return pending if len(pending) >= count else None
+
+    return wait_until(held, f"{count} held answer(s)", timeout)
+
+
+def settle(server: MockServer) -> None:
+    """Return once `server`'s event loop has run everything scheduled on it so far (advancing
+    a manual clock wakes held answers through it): its loop runs callbacks in the order they
+    were scheduled, so a request sent now is answered only after those have run."""
+    with httpx.Client(base_url=server.url, timeout=10) as probe:
+        assert probe.get("/_mockscope/clock").status_code == 200

@@ -1,19 +1,30 @@
-"""`mockscope serve` as a user runs it: a real process, a log line per request, clean stops."""
+"""`mockscope serve` as a user runs it: a real process, a log line per request, clean stops.
+
+The stops on SIGTERM and SIGINT run the command in a process of its own. The options are
+checked with the same command run by click in this process (`serve_in_process`): it serves
+from the main thread as it would there, and SIGTERM stops it.
+"""
 
 from __future__ import annotations
 
+import gc
+import logging
+import os
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from mockscope.cli import main
 from tests.support import CREATE_PATH, SUBMIT_HEADERS, assert_conforms
@@ -21,6 +32,7 @@ from tests.support import CREATE_PATH, SUBMIT_HEADERS, assert_conforms
 ROOT = Path(__file__).resolve().parent.parent
 SERVING = re.compile(r"serving the DashScope API at (http://\S+)/api/v1")
 BODY = {"model": "wanx-v1", "input": {"prompt": "a cat"}, "parameters": {"n": 1}}
+T = TypeVar("T")
 
 
 @contextmanager
@@ -65,24 +77,105 @@ def test_serve_answers_logs_each_request_and_stops_cleanly(signum: signal.Signal
     assert "Traceback" not in log
 
 
-def test_serve_accepts_only_the_configured_keys() -> None:
-    with serve("--api-key", "sk-a", "--api-key", "sk-b", "--quiet") as (process, url):
-        good = httpx.post(
-            url + CREATE_PATH, json=BODY, headers={**SUBMIT_HEADERS, "Authorization": "Bearer sk-b"}
-        )
+@contextmanager
+def _process_state_restored() -> Iterator[None]:
+    """What `serve` changes for the whole process, put back: the collector's tuning, the root
+    logger (`logging.basicConfig`) and the handlers of the signals it stops on (asyncio resets
+    them to the defaults when its loop closes)."""
+    threshold = gc.get_threshold()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    signals = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for signum, handler in signals.items():
+            if handler is not None:  # None: not set from Python, nothing to put back
+                signal.signal(signum, handler)
+
+
+def serve_in_process(
+    caplog: pytest.LogCaptureFixture, arguments: list[str], exercise: Callable[[str], T]
+) -> tuple[Result, T]:
+    """`mockscope serve --port 0 <arguments>` run by click in this process, in the main thread
+    (its signal handlers need it). Once it logs where it serves, `exercise(url)` runs in a
+    helper thread; then SIGTERM stops the command, as it would stop the process."""
+    announced: queue.Queue[str | None] = queue.Queue()
+
+    class Announcement(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            found = SERVING.search(record.getMessage())
+            if found:
+                announced.put(found.group(1))
+
+    outcome: list[T] = []
+    failures: list[BaseException] = []
+
+    def drive() -> None:
+        url = announced.get(timeout=60)
+        if url is None:
+            return  # the command ended without serving: its result says why
+        try:
+            outcome.append(exercise(url))
+        except BaseException as failure:
+            failures.append(failure)
+        finally:
+            # The command is waiting for exactly this (it stops on nothing else).
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    caplog.set_level(logging.INFO, logger="mockscope")
+    announcement = Announcement()
+    logging.getLogger("mockscope").addHandler(announcement)
+    driver = threading.Thread(target=drive, name="serve-exercise")
+    driver.start()
+    try:
+        with _process_state_restored():
+            result = CliRunner().invoke(main, ["serve", "--port", "0", *arguments])
+    finally:
+        announced.put(None)
+        driver.join(60)
+        logging.getLogger("mockscope").removeHandler(announcement)
+    if failures:
+        raise failures[0]
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert outcome, f"the command did not serve: {result.output}"
+    return result, outcome[0]
+
+
+def _access_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "mockscope.access"]
+
+
+def test_serve_accepts_only_the_configured_keys(caplog: pytest.LogCaptureFixture) -> None:
+    def exercise(url: str) -> tuple[httpx.Response, httpx.Response]:
+        headers = {**SUBMIT_HEADERS, "Authorization": "Bearer sk-b"}
+        good = httpx.post(url + CREATE_PATH, json=BODY, headers=headers)
         bad = httpx.post(url + CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS)
-        log = _stop(process, signal.SIGTERM)
+        return good, bad
+
+    arguments = ["--api-key", "sk-a", "--api-key", "sk-b", "--quiet"]
+    _, (good, bad) = serve_in_process(caplog, arguments, exercise)
     assert good.status_code == 200
     assert (bad.status_code, bad.json()["code"]) == (401, "InvalidApiKey")
     assert_conforms("create_task", good)
     assert_conforms("create_task", bad)
-    assert "HTTP/1.1" not in log, "--quiet drops the per-request lines"
+    assert any("mockscope serving" in record.getMessage() for record in caplog.records)
+    assert _access_lines(caplog) == [], "--quiet drops the per-request lines"
 
 
-def test_serve_runs_a_scaled_system_clock() -> None:
-    with serve("--time-scale", "60", "--quiet") as (process, url):
-        clock = httpx.get(url + "/_mockscope/clock")
-        _stop(process, signal.SIGTERM)
+def test_without_quiet_each_request_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    serve_in_process(caplog, [], lambda url: httpx.get(url + "/_mockscope/clock"))
+    (line,) = _access_lines(caplog)
+    assert '"GET /_mockscope/clock HTTP/1.1" 200' in line
+
+
+def test_serve_runs_a_scaled_system_clock(caplog: pytest.LogCaptureFixture) -> None:
+    arguments = ["--time-scale", "60", "--quiet"]
+    _, clock = serve_in_process(caplog, arguments, lambda url: httpx.get(url + "/_mockscope/clock"))
     assert_conforms("get_clock", clock)
     assert (clock.json()["mode"], clock.json()["time_scale"]) == ("system", 60.0)
 
@@ -131,26 +224,27 @@ def test_bad_options_are_refused_by_the_parser() -> None:
     assert "--time-scale" in result.output
 
 
-def test_serve_takes_a_scenario_file(tmp_path: pytest.TempPathFactory) -> None:
-    path = tmp_path / "scenario.yaml"  # type: ignore[operator]
+def test_serve_takes_a_scenario_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "scenario.yaml"
     path.write_text(
         "rules:\n  - outcome: error\n    code: ModelUnavailable\n    match: {operation: list}\n"
     )
-    with serve("--scenario", str(path), "--quiet") as (process, url):
+
+    def exercise(url: str) -> tuple[httpx.Response, httpx.Response, httpx.Response]:
         listed = httpx.get(url + "/api/v1/tasks", headers={"Authorization": "Bearer sk"})
         reset = httpx.post(url + "/_mockscope/reset")
         again = httpx.get(url + "/api/v1/tasks", headers={"Authorization": "Bearer sk"})
-        _stop(process, signal.SIGTERM)
+        return listed, reset, again
+
+    _, (listed, reset, again) = serve_in_process(caplog, ["--scenario", str(path)], exercise)
     assert (listed.status_code, listed.json()["code"]) == (503, "ModelUnavailable")
     assert_conforms("list_tasks", listed)
     assert reset.status_code == 200
     assert again.status_code == 503, "a reset goes back to the file's scenario"
 
 
-def test_a_malformed_scenario_file_is_refused_before_serving(
-    tmp_path: pytest.TempPathFactory,
-) -> None:
-    path = tmp_path / "bad.yaml"  # type: ignore[operator]
+def test_a_malformed_scenario_file_is_refused_before_serving(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
     path.write_text("rules:\n  - outcome: delay\n")
     result = CliRunner().invoke(main, ["serve", "--scenario", str(path), "--port", "0"])
     assert result.exit_code == 1

@@ -1,13 +1,17 @@
-"""The live path, exercised against a separately started `mockscope serve` standing in for the
-service (the live API itself is never called from here).
+"""The live path, exercised against a stand-in for the service (the live API itself is never
+called from here).
 
 The stand-ins run ten times faster than real time (`--time-scale 10`, which `mockscope check`
 is told too, so it can mirror their timing) and accept only their own key, as the service does.
+One test per entry point runs as a user would: a separately started `mockscope serve`, and
+`mockscope check` or the contract suite in a child process. The others differ only in what the
+stand-in answers, so the stand-in is an in-process MockServer built as `serve` builds it and
+`mockscope check` runs in-process (click's CliRunner).
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import re
 import subprocess
@@ -17,36 +21,40 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from mockscope import MockServer, SystemClock
+from mockscope.cli import main
+from tests.contract_suite.inprocess import SESSION_VARIABLES, TARGET_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-standin-secret"
 SCALE = "10"
 MOCKSCOPE = [sys.executable, "-m", "mockscope.cli"]
+#: The plugins the contract suite needs in a child pytest that does not load every installed
+#: one (autoloading them all costs seconds): xdist for `-n` in pyproject's addopts, asyncio for
+#: its ini keys, and Hypothesis' own plugin as a real run has it.
+SUITE_PLUGINS = ["-p", "xdist", "-p", "asyncio", "-p", "hypothesispytest"]
 
 
 def _clean_environment(**extra: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("DASHSCOPE_API_KEY", "MOCKSCOPE_LIVE", "MOCKSCOPE_TARGET")
+        if key not in (*TARGET_VARIABLES, *SESSION_VARIABLES)
     }
     env.update(extra)
     return env
 
 
 @pytest.fixture
-def standin(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """Starts `mockscope serve` stand-ins; returns the URL (`…/api/v1`) of each."""
+def standin() -> Iterator[Callable[..., str]]:
+    """Starts `mockscope serve --api-key KEY` stand-ins; returns the URL (`…/api/v1`) of each."""
     started: list[subprocess.Popen[str]] = []
 
-    def start(*rules: dict[str, object], time_scale: str = SCALE, any_key: bool = False) -> str:
+    def start(time_scale: str = SCALE) -> str:
         command = [*MOCKSCOPE, "serve", "--port", "0", "--quiet", "--time-scale", time_scale]
-        if not any_key:
-            command += ["--api-key", KEY]
-        if rules:
-            scenario = tmp_path / f"scenario-{len(started)}.json"
-            scenario.write_text(json.dumps({"rules": list(rules)}))
-            command += ["--scenario", str(scenario)]
+        command += ["--api-key", KEY]
         process = subprocess.Popen(
             command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=_clean_environment()
         )
@@ -68,17 +76,44 @@ def standin(tmp_path: Path) -> Iterator[Callable[..., str]]:
             process.stderr.close()
 
 
-def _run_with_key(command: list[str]) -> subprocess.CompletedProcess[str]:
+def _run_with_key(command: list[str], **extra: str) -> subprocess.CompletedProcess[str]:
     """Run a command from the repository root with only the stand-in's key in its environment."""
     return subprocess.run(
         command,
         cwd=ROOT,
-        env=_clean_environment(DASHSCOPE_API_KEY=KEY),
+        env=_clean_environment(DASHSCOPE_API_KEY=KEY, **extra),
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+
+
+@pytest.fixture
+def inprocess_standin() -> Iterator[Callable[..., str]]:
+    """In-process stand-ins, built as `mockscope serve --time-scale 10 --api-key KEY
+    [--scenario rules]` builds its server; returns the URL (`…/api/v1`) of each."""
+    with contextlib.ExitStack() as running:
+
+        def start(*rules: dict[str, object], any_key: bool = False) -> str:
+            server = MockServer(
+                clock=SystemClock(float(SCALE)),
+                api_keys=None if any_key else {KEY},
+                scenario={"rules": list(rules)} if rules else None,
+            )
+            return running.enter_context(server).base_http_api_url
+
+        yield start
+
+
+def _check_inprocess(url: str, tmp_path: Path, *extra: str) -> tuple[int, str, str]:
+    """`mockscope check` against a target, in this process; (exit code, output, report)."""
+    report = tmp_path / "drift.md"
+    arguments = ["check", "--target", "live", "--base-url", url, "--live-opt-in"]
+    arguments += ["--time-scale", SCALE, "--report", str(report), *extra]
+    environment = {name: None for name in ("MOCKSCOPE_LIVE", "MOCKSCOPE_LIVE_BASE_URL")}
+    result = CliRunner().invoke(main, arguments, env={**environment, "DASHSCOPE_API_KEY": KEY})
+    return result.exit_code, result.output, report.read_text() if report.exists() else ""
 
 
 def _check(url: str, tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], str]:
@@ -103,20 +138,18 @@ def test_a_faithful_stand_in_gives_a_report_without_drift(
     assert KEY not in recorded
     assert KEY not in report
     assert '"Authorization": "Bearer <redacted>"' in recorded
-    replayed = subprocess.run(
-        [*MOCKSCOPE, "check", "--replay", str(record)], cwd=ROOT, capture_output=True, check=False
-    )
-    assert replayed.returncode == 0
+    replayed = CliRunner().invoke(main, ["check", "--replay", str(record)])
+    assert replayed.exit_code == 0, replayed.output
 
 
 def test_a_stand_in_that_answers_another_error_code_is_named_in_the_report(
-    standin: Callable[..., str], tmp_path: Path
+    inprocess_standin: Callable[..., str], tmp_path: Path
 ) -> None:
-    url = standin(
+    url = inprocess_standin(
         {"outcome": "error", "status": 400, "code": "OtherCode", "match": {"operation": "create"}}
     )
-    run, report = _check(url, tmp_path)
-    assert run.returncode == 1, run.stderr + report
+    exit_code, output, report = _check_inprocess(url, tmp_path)
+    assert exit_code == 1, output + report
     assert "difference(s)" in report
     assert "| create-a | status | 400 | 200 |" in report
     assert "| create-a | error code | OtherCode | — |" in report
@@ -127,25 +160,32 @@ def test_a_stand_in_that_answers_another_error_code_is_named_in_the_report(
 
 
 def test_a_stand_in_that_accepts_any_key_shows_as_drift(
-    standin: Callable[..., str], tmp_path: Path
+    inprocess_standin: Callable[..., str], tmp_path: Path
 ) -> None:
     # `mockscope serve` without --api-key takes any key; the service refuses invalid ones.
-    run, report = _check(standin(any_key=True), tmp_path, "--budget-images", "0")
-    assert run.returncode == 1, run.stderr + report
+    exit_code, output, report = _check_inprocess(
+        inprocess_standin(any_key=True), tmp_path, "--budget-images", "0"
+    )
+    assert exit_code == 1, output + report
     assert "| create-bad-key | status | 200 | 401 |" in report
     assert "| get-bad-key | error code | — | InvalidApiKey |" in report
 
 
 def test_the_contract_suite_runs_live_against_a_stand_in(standin: Callable[..., str]) -> None:
-    # Real time passes on the live path; a 20x stand-in keeps each task under two seconds.
+    # Real time passes on the live path: a 20x stand-in keeps each task under two seconds, and
+    # told so, the suite paces and waits 20 times less in real time.
     url = standin(time_scale="20")
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-rs"]
+    command = [sys.executable, "-m", "pytest", "-p", "no:randomly", *SUITE_PLUGINS, "-rs"]
     command += ["contract_tests/test_errors_and_limits.py", "contract_tests/test_lifecycle.py"]
     command += ["contract_tests/test_model.py", "--target", "live", "--base-url", url]
-    command += ["--live-opt-in", "--live-budget-images", "1"]
-    run = _run_with_key(command)
+    command += ["--live-opt-in", "--live-budget-images", "1", "--live-time-scale", "20"]
+    # pyproject's addopts ask for xdist workers: live, the suite runs in one process anyway.
+    run = _run_with_key(command, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-4000:]
+    header = f"contract suite: LIVE target {url}, time scale 20, "
+    assert header + "budget 1 billable image(s), one process (no xdist workers)" in output
+    assert not re.search(r"\d+ workers \[\d+ items?\]", output), output[-2000:]
     assert re.search(r"\b\d+ passed, \d+ skipped in", output), output[-2000:]
     assert "failed" not in output
     assert "contract suite, live: 1 of 1 billable image(s) used" in output

@@ -15,8 +15,11 @@ from tests.support import (
     CREATE_PATH,
     READ_HEADERS,
     SUBMIT_HEADERS,
+    held_answers,
     read_task,
+    settle,
     validated_server,
+    wait_until,
 )
 
 SCENARIO = "X-Mockscope-Scenario"
@@ -190,9 +193,7 @@ def test_a_lost_answer_still_created_and_would_have_billed_its_task(
     created = server.tasks()
     assert len(created) == 1, "the duplicate-submission trap: the task exists"
     # A timed-out answer is journaled once the server sees the client go.
-    deadline = time.monotonic() + 5
-    while not server.journal.entries() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(server.journal.entries, "the lost answer in the journal")
     assert server.journal.tasks_created() == [created[0].task_id]
 
 
@@ -202,13 +203,14 @@ def test_a_delay_holds_the_answer_until_the_clock_gets_there(
     answers: list[httpx.Response] = []
     caller = threading.Thread(target=lambda: answers.append(_create(api, "delay; seconds=30")))
     caller.start()
-    time.sleep(0.2)  # real time, only to show the answer is not coming on its own
-    assert caller.is_alive()
+    (held,) = held_answers(server)
     server.clock.advance(29.999)
-    time.sleep(0.1)
-    assert caller.is_alive()
+    settle(server)  # whatever that advance let go has been let go
+    assert not held.done(), "released before the clock got there"
+    assert not answers
     server.clock.advance(0.001)
     caller.join(5)
+    assert held.done()
     assert answers[0].status_code == 200
 
 
@@ -219,7 +221,7 @@ def test_a_held_answer_does_not_keep_the_server_from_stopping() -> None:
             target=lambda: _swallow(lambda: _create(api, "lost; via=timeout"))
         )
         caller.start()
-        time.sleep(0.2)
+        held_answers(server)
         started = time.monotonic()
         server.stop()
         assert time.monotonic() - started < 2
@@ -319,9 +321,11 @@ def test_a_delay_drawn_between_min_and_max_is_released_by_max(
     answers: list[httpx.Response] = []
     caller = threading.Thread(target=lambda: answers.append(_create(api, "delay; min=1; max=3")))
     caller.start()
-    time.sleep(0.2)
-    assert caller.is_alive(), "held for at least the minimum"
-    server.clock.advance(3)
+    (held,) = held_answers(server)
+    server.clock.advance(0.999)
+    settle(server)
+    assert not held.done(), "held for at least the minimum"
+    server.clock.advance(2.001)
     caller.join(5)
     assert answers[0].status_code == 200
 

@@ -16,7 +16,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
+import openapi_spec_validator
 import pytest
+import schemathesis
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -141,7 +144,6 @@ def validator(name: str) -> Draft202012Validator:
 
 @cache
 def rs_validator(name: str) -> Any:
-    jsonschema_rs = pytest.importorskip("jsonschema_rs")
     rs_registry = jsonschema_rs.Registry([(n, load_schema(n)) for n in SCHEMA_NAMES])
     return jsonschema_rs.validator_for(load_schema(name), registry=rs_registry)
 
@@ -535,12 +537,10 @@ def test_openapi_examples_match_their_schemas() -> None:
 
 
 def test_openapi_passes_openapi_spec_validator() -> None:
-    spec_validator = pytest.importorskip("openapi_spec_validator")
-    spec_validator.validate(openapi(), base_uri=OPENAPI.as_uri())
+    openapi_spec_validator.validate(openapi(), base_uri=OPENAPI.as_uri())
 
 
 def test_schemathesis_loads_openapi_and_follows_links() -> None:
-    schemathesis = pytest.importorskip("schemathesis")
     schema = schemathesis.openapi.from_path(str(OPENAPI))
     found = {result.ok().definition.raw["operationId"] for result in schema.get_all_operations()}
     assert found == set(OPERATIONS)
