@@ -29,6 +29,7 @@ MARKED_BLOCK = re.compile(
 KINDS = {
     "fresh-install": "tests/test_install.py (verbatim, in a copy of the checkout)",
     "ci": ".ci/run (verbatim; tests/test_readme_shell.py checks it is there)",
+    "wheel": "tests/test_install.py (in the copy, with the venv the fresh install made)",
     "install": "tests/test_install.py (in a fresh virtual environment)",
     "curl": "tests/test_readme_shell.py, in order against a live server",
     "curl-error": "tests/test_readme_shell.py, in order, answered an error that shows the fix",
@@ -79,6 +80,7 @@ def run_in_order(
     env: dict[str, str],
     between: str = "",
     timeout: float = 120,
+    checkout: Path | None = None,
 ) -> list[BlockRun]:
     """Run the blocks in one bash, in order, sharing variables and the working directory, as one
     person would paste them into one terminal. Any failing command fails the run, naming its
@@ -88,7 +90,8 @@ def run_in_order(
         "trap 'echo \"readme block $BLOCK failed (exit $?): $BASH_COMMAND\" >&2' ERR",
     ]
     for number, (_, source) in enumerate(kinds_and_sources):
-        script += [f"BLOCK={number}", substituted(source, url), f"printf '\\n{END}\\n'", between]
+        block = substituted(source, url, checkout)
+        script += [f"BLOCK={number}", block, f"printf '\\n{END}\\n'", between]
     result = subprocess.run(
         ["bash", "-c", "\n".join(script)],
         cwd=cwd,
