@@ -114,7 +114,7 @@ def test_the_sdk_is_pointed_at_the_fake_by_its_environment_variable(
     )
     env = {k: v for k, v in ENV.items() if not k.startswith("DASHSCOPE_")}
     (run,) = _run(command, served.url, tmp_path, env)
-    assert run.stdout.split() == ["PENDING"]
+    assert run.stdout.split() in (["PENDING"], ["RUNNING"])  # on the wall clock
     assert [entry.operation for entry in served.journal.entries()] == ["create", "get"]
 
 
