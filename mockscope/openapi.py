@@ -118,6 +118,12 @@ def _operations() -> dict[str, tuple[str, str, dict[str, Any]]]:
     return found
 
 
+def route(operation_id: str) -> str:
+    """`POST /_mockscope/reset`: an operation's method and path template."""
+    method, path, _ = _operations()[operation_id]
+    return f"{method} {path}"
+
+
 @functools.cache
 def expected_body(operation_id: str) -> str:
     """How to call an operation that takes a JSON body, from its documented example:

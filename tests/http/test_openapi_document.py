@@ -16,7 +16,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from mockscope import MockServer, openapi
+from mockscope import ManualClock, MockServer, openapi
 from mockscope.cli import main
 from mockscope.http.app import OPERATION_IDS
 from mockscope.http.control.dispatch import ROUTES as CONTROL_ROUTES
@@ -189,3 +189,22 @@ def test_the_expected_body_is_accepted_as_shown(api: httpx.Client) -> None:
             f"/_mockscope/{route}", content=body, headers={"Content-Type": "application/json"}
         )
         assert answer.status_code == 200, (route, answer.text)
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("/_mockscope/reset", "POST /_mockscope/reset takes no body: it resets everything, or one "
+         "account with ?account=NAME"),
+        ("/_mockscope/tasks/a/finish", "POST /_mockscope/tasks/{task_id}/finish takes no body"),
+    ],
+)  # fmt: skip
+def test_a_route_without_a_body_refuses_one_rather_than_guess(
+    api: httpx.Client, server: MockServer, path: str, says: str
+) -> None:
+    server.clock.advance(60)
+    answer = api.post(path, json={"account": "sk-a"})
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "InvalidParameter"
+    assert says in answer.json()["message"]
+    assert server.clock.now_ms() > ManualClock().now_ms(), "nothing was reset"

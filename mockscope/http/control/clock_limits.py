@@ -71,6 +71,7 @@ async def advance_clock(request: web.Request) -> web.Response:
 
 async def reset(request: web.Request) -> web.Response:
     guard(request)
+    await refuse_a_body(request, "it resets everything, or one account with ?account=NAME")
     request.app[BACKEND].control.reset(_account(request))
     return json_response({"ok": True})
 
@@ -147,6 +148,17 @@ def validated(request: web.Request, raw: bytes, schema_name: str, what: str) -> 
         refuse(request, f"Invalid {what}: {details}")
     assert isinstance(body, dict)
     return body
+
+
+async def refuse_a_body(request: web.Request, instead: str) -> None:
+    """A route without a body refuses one rather than ignore what its caller meant (a reset
+    with {"account": ...} must not reset everything)."""
+    if (await read_body(request)).strip():
+        operation_id = request[OPERATION_ID]
+        raise errors.InvalidParameter(
+            f"{openapi.route(operation_id)} takes no body: {instead}. GET "
+            f"/_mockscope/openapi.json describes it (operation {operation_id})."
+        )
 
 
 def refuse(request: web.Request, problem: str) -> NoReturn:

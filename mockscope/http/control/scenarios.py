@@ -10,7 +10,7 @@ from mockscope.domain import errors
 from mockscope.domain.identity import api_key_id
 from mockscope.domain.journal import Entry
 from mockscope.domain.operations import Operation
-from mockscope.http.control.clock_limits import guard, refuse
+from mockscope.http.control.clock_limits import guard, refuse, refuse_a_body
 from mockscope.http.envelopes import status_for_code
 from mockscope.http.keys import BACKEND, PARAMS
 from mockscope.http.parse import decode_json, read_body
@@ -80,6 +80,7 @@ async def clear_journal(request: web.Request) -> web.Response:
 async def finish_task(request: web.Request) -> web.Response:
     """End a task now (one a scenario told to wait `never`, or any unfinished one)."""
     guard(request)
+    await refuse_a_body(request, "it ends the task named in the path, now")
     backend = request.app[BACKEND]
     view = backend.control.finish_task(request[PARAMS]["task_id"])
     base = f"{request.scheme}://{request.host}"
