@@ -139,6 +139,9 @@ def _plain_environment() -> dict[str, str]:
         if not name.startswith(("PYTEST_", "VIRTUAL_ENV", "PYTHON", "MOCKSCOPE_", "COV_"))
     }
     env["PATH"] = os.pathsep.join(path)
+    # Byte-compiling every installed module is most of pip's CPU time here, and Python compiles
+    # what it imports anyway.
+    env["PIP_NO_COMPILE"] = "1"
     return env
 
 
