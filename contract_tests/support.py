@@ -171,8 +171,9 @@ MAX_EXAMPLES = 100
 
 
 @functools.cache
-def openapi() -> BaseSchema:
-    """schemas/openapi.yaml for schemathesis, restricted to the DashScope operations."""
+def openapi(tag: str = "dashscope") -> BaseSchema:
+    """schemas/openapi.yaml for schemathesis, restricted to one tag's operations (the DashScope
+    API's by default; `control` for the fake's own plane)."""
     config = schemathesis.Config.from_dict(
         {
             "seed": 20240301,
@@ -180,7 +181,7 @@ def openapi() -> BaseSchema:
             "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
         }
     )
-    schema = schemathesis.openapi.from_path(OPENAPI, config=config).include(tag="dashscope")
+    schema = schemathesis.openapi.from_path(OPENAPI, config=config).include(tag=tag)
 
     # The key comes from the target in use, and goes only where schemathesis did not negate
     # it: a case generated without (or with a broken) Authorization is sent that way.

@@ -4,8 +4,10 @@ Checks: not_a_server_error, status_code_conformance, content_type_conformance,
 response_schema_conformance, negative_data_rejection. Then the stateful phase follows the
 OpenAPI links (create -> get -> cancel) and ends each scenario by listing what it created.
 
-Only the `dashscope` tag is exercised: `control` is the fake's own plane, and `files` (result
-downloads, the OSS upload form) lives on storage hosts, not under the API's base URL, live.
+The `dashscope` tag is exercised on every target; the `control` tag (the fake's own plane
+under /_mockscope/) on the fake only, against a fake of its own so that its resets and clock
+advances do not reach the other tests, with the same checks. `files` (result downloads, the
+OSS upload form) lives on storage hosts, not under the API's base URL, live.
 
 Live, a request that would create images is sent with n=1 and only while the image budget
 lasts; a generated example over budget is not sent at all (the test passes vacuously for it),
@@ -15,6 +17,8 @@ a 429 is retried after its Retry-After.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import hypothesis
@@ -23,8 +27,10 @@ from schemathesis import Case
 
 from contract_tests.cases import is_create, is_positive, prepare, send, validate
 from contract_tests.support import Target, openapi
+from mockscope import MockServer
 
 schema = openapi()
+control = openapi("control")
 
 
 @schema.parametrize()
@@ -32,6 +38,27 @@ def test_operation_conforms(case: Case[Any], target: Target) -> None:
     if not prepare(case, target):
         return  # live and over the image budget: not sent
     validate(case, send(case, target), target)
+
+
+#: Control-plane exchanges sent and 5xx answers seen, by status class (printed at the end).
+CONTROL_SENT: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module")
+def control_fake(target: Target) -> Iterator[MockServer]:
+    if target.live:
+        pytest.skip("the control plane is the fake's own")
+    with MockServer(time="manual", validate_responses=True) as server:
+        yield server
+        server.check()
+    print(f"\ncontrol plane: {sum(CONTROL_SENT.values())} requests, {dict(CONTROL_SENT)}")
+
+
+@control.parametrize()
+def test_control_operation_conforms(case: Case[Any], control_fake: MockServer) -> None:
+    response = case.call(base_url=control_fake.url)
+    CONTROL_SENT[f"{response.status_code // 100}xx"] += 1
+    case.validate_response(response, transport_kwargs={"base_url": control_fake.url})
 
 
 # -- stateful: the OpenAPI links -------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from mockscope.http.connections import limit_accept_error_logging
 from mockscope.options import CLI_OPTIONS, Option, OptionError
 from mockscope.scenarios import reading
 from mockscope.scenarios.rules import ScenarioError
@@ -26,8 +27,9 @@ def main() -> None:
 
 
 def envvar_of(flag: str) -> str:
-    """The environment variable that sets a `serve` option: --time-scale -> MOCKSCOPE_TIME_SCALE."""
-    return "MOCKSCOPE_" + flag.lstrip("-").upper().replace("-", "_")
+    """The environment variable that sets a `serve` option: --time-scale -> MOCKSCOPE_TIME_SCALE
+    (an on/off pair is named by its first flag)."""
+    return "MOCKSCOPE_" + flag.split("/")[0].lstrip("-").upper().replace("-", "_")
 
 
 def _serve_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -39,6 +41,17 @@ def _serve_options(command: Callable[..., None]) -> Callable[..., None]:
         help_text = cli.help or spec.help
         if cli.multiple:
             help_text += " In the environment variable: several, separated by spaces."
+        if cli.kind == "flag":
+            command = click.option(
+                cli.flag,
+                spec.name,
+                default=cli.default,
+                show_default=True,
+                envvar=cli.envvar or envvar_of(cli.flag),
+                show_envvar=True,
+                help=help_text,
+            )(command)
+            continue
         command = click.option(
             cli.flag,
             spec.name,
@@ -67,7 +80,7 @@ def _click_type(spec: Option) -> click.ParamType[Any] | type:
     if cli.kind == "int":
         return int
     if cli.kind == "float":
-        return click.FloatRange(min=low)
+        return click.FloatRange(min=low, max=high)
     return str
 
 
@@ -114,6 +127,7 @@ async def _serve_until_signalled(server: MockServer) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    limit_accept_error_logging(loop)
     await server.start_async()
     tune_gc_for_serving()
     log.info("mockscope serving the DashScope API at %s", server.base_http_api_url)

@@ -19,6 +19,7 @@ from mockscope.domain.tasks import TaskRecord
 from mockscope.domain.uploads import StoredFile
 from mockscope.http.app import API, create_app
 from mockscope.http.conformance import VIOLATIONS, Violation
+from mockscope.http.connections import ConnectionLimits, GuardedSite, limit_accept_error_logging
 from mockscope.http.envelopes import FAILURES, ServerFailure
 from mockscope.options import Options, takes_options
 from mockscope.scenarios import reading
@@ -28,6 +29,8 @@ from mockscope.scenarios.rules import Rule
 T = TypeVar("T")
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
+#: Seconds a stopping server gives requests still in flight (held answers are let go at once).
+SHUTDOWN_GRACE_S = 0.5
 
 
 def tune_gc_for_serving() -> None:
@@ -67,6 +70,7 @@ class MockServer:
             public_url=options.public_url,
             control_token=options.control_token,
             validate_responses=options.validate_responses,
+            header_scenarios=options.header_scenarios,
         )
         self._host, self._port = options.host, options.port
         self._access_log = options.access_log
@@ -215,6 +219,7 @@ class MockServer:
         """Start serving in the running event loop."""
         if self._runner is not None:
             raise RuntimeError("the server is already running")
+        options = self.options
         runner = web.AppRunner(
             self.app,
             handle_signals=False,
@@ -222,12 +227,25 @@ class MockServer:
             handler_cancellation=True,
             access_log=self._access_log,
             access_log_format=ACCESS_LOG_FORMAT,
+            # Bodies are decoded by the handlers, bounded as they decode (http/inbound.py).
+            auto_decompress=False,
+            keepalive_timeout=options.keepalive_timeout,
+            # Held answers are let go on shutdown; what is left in flight gets this long.
+            shutdown_timeout=SHUTDOWN_GRACE_S,
         )
         await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port, reuse_address=True)
+        limits = ConnectionLimits(options.header_timeout, options.max_connections)
+        site = GuardedSite(
+            runner,
+            self._host,
+            self._port,
+            limits,
+            self.backend.api.new_request_id,
+            reuse_address=True,
+        )
         await site.start()
         self._runner = runner
-        self._port = runner.addresses[0][1]
+        self._port = site.bound_port
         return self
 
     async def stop_async(self) -> None:
@@ -240,6 +258,7 @@ class MockServer:
         if self._thread is not None:
             raise RuntimeError("the server is already running")
         loop = asyncio.new_event_loop()
+        limit_accept_error_logging(loop)
         thread = threading.Thread(target=loop.run_forever, name="mockscope", daemon=True)
         thread.start()
         self._loop, self._thread = loop, thread

@@ -33,6 +33,10 @@ ENVIRONMENT = {
     "port": ("0", 0),
     "public_url": ("http://fake.example", "http://fake.example"),
     "control_token": ("secret", "secret"),
+    "header_timeout": ("2.5", 2.5),
+    "keepalive_timeout": ("30", 30.0),
+    "max_connections": ("7", 7),
+    "header_scenarios": ("false", False),
 }
 
 

@@ -92,7 +92,8 @@ def test_every_option_is_described_once_and_offered_where_it_says() -> None:
     }  # fmt: skip
     assert [spec.cli.flag for spec in CLI_OPTIONS if spec.cli] == [
         "--time", "--time-scale", "--start-time", "--api-key", "--seed", "--scenario",
-        "--journal-size", "--host", "--port", "--public-url", "--control-token",
+        "--journal-size", "--host", "--port", "--public-url", "--control-token", "--header-timeout",
+        "--keepalive-timeout", "--max-connections", "--header-scenarios/--no-header-scenarios",
     ]  # fmt: skip
     time_option = next(spec for spec in MARKER_OPTIONS if spec.name == "time")
     assert [default_of(time_option, where) for where in ("server", "marker", "cli")] == [

@@ -158,8 +158,9 @@ class Uploads:
     def _verified(self, policy: str, signature: str) -> dict[str, Any]:
         if not policy or not signature:
             raise StorageError("AccessDenied", "Access denied: missing policy or signature.")
-        # As bytes: compare_digest refuses a str with non-ASCII characters, which a form may send.
-        if not hmac.compare_digest(self._sign(policy).encode(), signature.encode()):
+        # As bytes: compare_digest refuses str holding anything but ASCII.
+        offered = signature.encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(self._sign(policy).encode(), offered):
             raise StorageError(
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided.",

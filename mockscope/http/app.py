@@ -14,13 +14,10 @@ from mockscope.http.control import clock_limits, dispatch, scenarios
 from mockscope.http.envelopes import unrouted
 from mockscope.http.exchange import ApiHandler, api_route, plain_route
 from mockscope.http.faults import release_waiters
-from mockscope.http.keys import BACKEND, CONTROL_TOKEN, PUBLIC_URL, WAITERS
+from mockscope.http.keys import BACKEND, CONTROL_TOKEN, HEADER_SCENARIOS, PUBLIC_URL, WAITERS
 from mockscope.http.task_bodies import TaskBodies
 
 API = "/api/v1"
-#: Any rest of a path, line breaks included (`.*` would leave a path with an encoded newline to
-#: aiohttp's plain-text 404).
-ANY = r"[\s\S]*"
 
 CREATE_PATH = f"{API}/services/aigc/text2image/image-synthesis"
 
@@ -67,6 +64,7 @@ def create_app(
     public_url: str = "",
     control_token: str = "",
     validate_responses: bool = False,
+    header_scenarios: bool = True,
 ) -> web.Application:
     """The fake service as an aiohttp application around `backend`."""
     middlewares = [conformance.conformance_middleware] if validate_responses else []
@@ -78,6 +76,7 @@ def create_app(
     app[PUBLIC_URL] = public_url.rstrip("/")
     app[CONTROL_TOKEN] = control_token
     app[WAITERS] = set()
+    app[HEADER_SCENARIOS] = header_scenarios
     app.on_shutdown.append(_let_go_of_waiters)
     bodies = TaskBodies()
     for method, path, handler, operation in ROUTES:
@@ -92,9 +91,11 @@ def create_app(
             # Fixed paths are looked up exactly, so the slashed form is a route of its own.
             app.router.add_route(method, path, answer, name=operation_id)
             app.router.add_route(method, path + "/", answer, name=f"{operation_id}_slash")
-    app.router.add_route("*", f"{dispatch.PREFIX}/{{path:{ANY}}}", plain_route(dispatch.dispatch))
+    app.router.add_route(
+        "*", f"{dispatch.PREFIX}/{{path:[\\s\\S]*}}", plain_route(dispatch.dispatch)
+    )
     # Anything else: a 404 or 405 envelope rather than aiohttp's plain-text page.
-    app.router.add_route("*", f"/{{path:{ANY}}}", plain_route(unrouted))
+    app.router.add_route("*", "/{path:[\\s\\S]*}", plain_route(unrouted))
     return app
 
 

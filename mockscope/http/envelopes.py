@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from xml.sax.saxutils import escape
 
+import orjson
 from aiohttp import web
 
 from mockscope.domain import errors
-from mockscope.http.keys import BACKEND
+from mockscope.http.keys import BACKEND, OPERATION_ID
 from mockscope.http.serialize import error_body, json_response
 
 log = logging.getLogger("mockscope.http")
@@ -137,7 +139,8 @@ def dashscope_error_response(request: web.Request, error: errors.DashScopeError)
 
 
 async def unrouted(request: web.Request) -> web.StreamResponse:
-    """The last route: 405 where the path exists with other methods, else 404."""
+    """The last route: 405 (with `Allow`) where the path exists with other methods, else 404;
+    under /results/ an object-storage 404, as result URLs point at storage."""
     allowed: set[str] = set()
     for resource in request.app.router.resources():
         if resource.name is None:
@@ -146,8 +149,21 @@ async def unrouted(request: web.Request) -> web.StreamResponse:
         if match is None:
             allowed |= methods
     if allowed:
-        return dashscope_error_response(request, errors.MethodNotAllowed())
+        return method_not_allowed(request, allowed)
+    if request.method in ("GET", "HEAD") and _RESULT_SHAPE.fullmatch(request.path):
+        # /results/{task_id}/{file_name} with a file name off the pattern: still storage's 404.
+        request[OPERATION_ID] = "download_result"
+        return storage_error(request, "NoSuchKey", "The specified key does not exist.")
     return dashscope_error_response(request, errors.NotFound())
+
+
+_RESULT_SHAPE = re.compile(r"/results/[^/]+/[^/]+")
+
+
+def method_not_allowed(request: web.Request, allowed: set[str]) -> web.Response:
+    response = dashscope_error_response(request, errors.MethodNotAllowed())
+    response.headers["Allow"] = ", ".join(sorted(allowed))
+    return response
 
 
 def router_error(request: web.Request, http_error: web.HTTPException) -> web.Response:
@@ -155,7 +171,8 @@ def router_error(request: web.Request, http_error: web.HTTPException) -> web.Res
         error: errors.DashScopeError = errors.NotFound()
         return dashscope_error_response(request, error)
     if http_error.status == 405:
-        return dashscope_error_response(request, errors.MethodNotAllowed())
+        allow = http_error.headers.get("Allow", "")
+        return method_not_allowed(request, {m.strip() for m in allow.split(",") if m.strip()})
     code = HTTPStatus(http_error.status).phrase.title().replace(" ", "")
     return error_response(request, http_error.status, code, http_error.text or http_error.reason)
 
@@ -178,3 +195,32 @@ def storage_error(request: web.Request, code: str, message: str) -> web.Response
     return web.Response(
         text=document, status=status, content_type="application/xml", headers=headers
     )
+
+
+def raw_error_answer(code: str, message: str, request_id: str) -> bytes:
+    """A whole HTTP/1.1 error answer as bytes, for the socket when no request was read (a
+    connection over the cap, a header too slow); the connection is closed after it."""
+    status = status_for_code(code)
+    body = orjson.dumps(error_body(code, message, request_id))
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+        "Content-Type: application/json; charset=utf-8\r\n"
+        f"X-Request-ID: {request_id}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+def error_answer(status: int, detail: str, request_id: str) -> web.Response:
+    """The envelope for a request aiohttp's HTTP parser refused (no application, no route)."""
+    if status == 400:
+        code, message = errors.InvalidParameter.code, "The request is not valid HTTP"
+        message = f"{message}: {detail.splitlines()[0]}" if detail else f"{message}."
+    elif status >= 500:
+        code, message = errors.InternalError.code, errors.InternalError.default_message
+    else:
+        code = HTTPStatus(status).phrase.title().replace(" ", "")
+        message = detail.splitlines()[0] if detail else HTTPStatus(status).description
+    headers = {"X-Request-ID": request_id}
+    return json_response(error_body(code, message, request_id), status, headers)

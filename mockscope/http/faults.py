@@ -21,7 +21,8 @@ from mockscope.domain.clock import ManualClock
 from mockscope.domain.operations import Operation
 from mockscope.http.envelopes import Dropped, InjectedError
 from mockscope.http.exchange import Note
-from mockscope.http.keys import BACKEND, WAITERS
+from mockscope.http.inbound import text
+from mockscope.http.keys import BACKEND, HEADER_SCENARIOS, WAITERS
 from mockscope.scenarios.reading import checked_rule
 from mockscope.scenarios.rules import Call, DeclaredOutcome, OutcomeKind, Rule, ScenarioError
 
@@ -37,12 +38,14 @@ def request_outcome(
     outcome with.
     """
     header = request.headers.get(SCENARIO_HEADER)
+    if header is not None and not request.app[HEADER_SCENARIOS]:
+        header = None  # switched off (`serve --no-header-scenarios`): the header is ignored
     scenario = noted.backend.scenario
     if header is None and not scenario.request_rules:
         return None
     own = None
     if header is not None:
-        own = noted.own_rule = header_rule(header)
+        own = noted.own_rule = header_rule(text(header) or "")
     caller = noted.caller
     call = Call(
         operation,
@@ -138,20 +141,24 @@ async def sleep_on_clock(request: web.Request, seconds: float) -> None:
     if seconds <= 0:
         return
     clock = request.app[BACKEND].clock
-    if not isinstance(clock, ManualClock):
-        await asyncio.sleep(seconds / clock.time_scale)
-        return
     loop = asyncio.get_running_loop()
     woken: asyncio.Future[None] = loop.create_future()
+    # Every held answer is a waiter, so a stopping server lets it go at once.
     request.app[WAITERS].add(woken)
+    timer = None
+    if isinstance(clock, ManualClock):
 
-    def wake() -> None:
-        loop.call_soon_threadsafe(_settle, woken)
+        def wake() -> None:
+            loop.call_soon_threadsafe(_settle, woken)
 
-    clock.call_at(clock.now_ms() + round(seconds * 1000), wake)
+        clock.call_at(clock.now_ms() + round(seconds * 1000), wake)
+    else:
+        timer = loop.call_later(seconds / clock.time_scale, _settle, woken)
     try:
         await woken
     finally:
+        if timer is not None:
+            timer.cancel()
         request.app[WAITERS].discard(woken)
 
 

@@ -9,6 +9,7 @@ from mockscope.domain.identity import Caller
 from mockscope.domain.operations import Operation
 from mockscope.http import faults
 from mockscope.http.exchange import Note
+from mockscope.http.inbound import text
 from mockscope.http.keys import PUBLIC_URL
 from mockscope.http.parse import parse_create_request, parse_list_query, read_body
 from mockscope.http.serialize import (
@@ -23,8 +24,9 @@ from mockscope.http.serialize import (
 def caller_of(request: web.Request, noted: Note) -> Caller:
     """The authenticated caller of an API request (noted for the journal)."""
     headers = request.headers
+    # Keys are data: bytes that are not UTF-8 become `\xNN` text (see inbound.text).
     caller = noted.backend.api.authenticate(
-        headers.get("Authorization"), headers.get("X-DashScope-WorkSpace")
+        text(headers.get("Authorization")), text(headers.get("X-DashScope-WorkSpace"))
     )
     noted.caller = caller
     return caller

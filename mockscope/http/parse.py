@@ -18,6 +18,7 @@ from mockscope.domain import errors
 from mockscope.domain.lifecycle import TaskStatus
 from mockscope.domain.listing import ListQuery
 from mockscope.domain.tasks import TaskRequest
+from mockscope.http.inbound import read_bounded
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -31,14 +32,9 @@ MAX_JSON_BYTES = 1024 * 1024
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The body of a JSON request, refused with 413 past MAX_JSON_BYTES."""
-    declared = request.content_length
-    if declared is not None and declared > MAX_JSON_BYTES:
-        raise web.HTTPRequestEntityTooLarge(MAX_JSON_BYTES, declared)
-    raw = await request.read()
-    if len(raw) > MAX_JSON_BYTES:
-        raise web.HTTPRequestEntityTooLarge(MAX_JSON_BYTES, len(raw))
-    return raw
+    """The body of a JSON request, decoded, refused with 413 past MAX_JSON_BYTES (counted as
+    it streams in and is decoded, see inbound.read_bounded)."""
+    return await read_bounded(request, MAX_JSON_BYTES)
 
 
 def decode_json(raw: bytes) -> object:
@@ -113,7 +109,7 @@ def parse_list_query(query: Mapping[str, str]) -> ListQuery:
     values: dict[str, Any] = dict(query)
     for name in integers & values.keys():
         text = values[name].strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():  # not `１`: str.isdigit takes any script's
             values[name] = int(text)
     problems = sorted(validator.iter_errors(values), key=lambda error: list(error.path))
     if problems:

@@ -27,6 +27,7 @@ from mockscope.http import faults
 from mockscope.http.envelopes import log, storage_error
 from mockscope.http.exchange import Note
 from mockscope.http.handlers import base_url, caller_of
+from mockscope.http.inbound import content_encoding
 from mockscope.http.serialize import json_response
 
 UPLOAD_PATH = "/oss"
@@ -87,8 +88,15 @@ async def get_upload_policy(request: web.Request, noted: Note) -> web.Response:
 
 async def upload_file(request: web.Request, noted: Note) -> web.Response:
     """An OSS PostObject form: policy, Signature, key, file and friends."""
+    encoding = content_encoding(request)
+    if encoding not in ("", "identity"):
+        message = f"Content-Encoding `{encoding}` is not supported for a POST form."
+        return storage_error(request, "InvalidArgument", message)
     try:
         form = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        message = "Your proposed upload exceeds the maximum allowed size."
+        return storage_error(request, "EntityTooLarge", message)
     except Exception as error:  # a form is untrusted input: any way it fails is the sender's
         log.info("unreadable upload form", exc_info=error)
         message = f"The body is not a valid form ({type(error).__name__})."

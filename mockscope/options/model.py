@@ -194,10 +194,40 @@ class Options:
     )
     control_token: str = option(
         "",
-        "Open /_mockscope/ to non-loopback callers that send this token.",
+        "Require this token (X-Mockscope-Token) from every caller of /_mockscope/, loopback "
+        "included; with it the plane also answers non-loopback callers.",
         "a string",
         checks.is_(str),
         cli=Cli("--control-token", default="", envvar="MOCKSCOPE_CONTROL_TOKEN"),
+    )
+    header_timeout: float = option(
+        10.0,
+        "Seconds a new connection has to send its first request header; 0 for no limit.",
+        "a number of seconds, 0 to 3600",
+        checks.seconds(3600),
+        cli=Cli("--header-timeout", "float", default=10.0, minimum=0),
+    )
+    keepalive_timeout: float = option(
+        75.0,
+        "Seconds an idle keep-alive connection (or a slow header after an answer) stays open.",
+        "a number of seconds, 0 to 3600",
+        checks.seconds(3600),
+        cli=Cli("--keepalive-timeout", "float", default=75.0, minimum=0),
+    )
+    max_connections: int = option(
+        1000,
+        "How many connections may be open at once; more are answered 503 and closed (0: no cap).",
+        "an int >= 0",
+        checks.whole(0),
+        cli=Cli("--max-connections", "int", default=1000, minimum=0),
+    )
+    header_scenarios: bool = option(
+        True,
+        "Let a request declare its own outcome in an X-Mockscope-Scenario header (switch off "
+        "on servers shared by clients that must not hold or break each other's answers).",
+        "True or False",
+        checks.is_(bool),
+        cli=Cli("--header-scenarios/--no-header-scenarios", "flag", default=True),
     )
     access_log: logging.Logger | None = option(
         None,

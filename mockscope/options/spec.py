@@ -35,7 +35,7 @@ class Cli:
     """How an option appears in `mockscope serve`: flag, value type and its own default."""
 
     flag: str
-    kind: Literal["str", "int", "float", "choice", "path"] = "str"
+    kind: Literal["str", "int", "float", "choice", "path", "flag"] = "str"
     default: Any = None
     minimum: float | None = None
     maximum: float | None = None
@@ -106,6 +106,19 @@ def whole(minimum: int, maximum: int | None = None, optional: bool = False) -> C
         if maximum is not None and value > maximum:
             raise Wrong()
         return value
+
+    return check
+
+
+def seconds(maximum: float) -> Callable[[Any], Any]:
+    """A finite number of seconds from 0 to `maximum` (0 switches the limit off)."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise Wrong()
+        if not 0 <= value <= maximum:  # NaN fails both
+            raise Wrong()
+        return float(value)
 
     return check
 

@@ -14,6 +14,7 @@ declarations.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -69,7 +70,9 @@ def checked(declaration: Declaration, seed: int | None = None) -> ScenarioRules:
     _check(document, SCHEMA, "")
     raws = document["rules"]
     rules = tuple(_rule(raw, f"rules.{k}") for k, raw in enumerate(raws))
-    return ScenarioRules(rules, document.get("seed"))
+    seed = document.get("seed")
+    # JSON Schema calls 7.0 an integer; the seeded draws want a real int.
+    return ScenarioRules(rules, None if seed is None else int(seed))
 
 
 def checked_rule(rule: Mapping[str, Any] | str) -> Rule:
@@ -158,6 +161,10 @@ def _where(prefix: str, path: Sequence[object]) -> str:
 
 def _rule(raw: Mapping[str, Any], where: str) -> Rule:
     """One rule from its mapping form, already valid under the rule schema."""
+    for name, value in raw.items():
+        # NaN passes every bound of a JSON Schema (no comparison holds), so it is refused here.
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ScenarioError(f"{where}.{name}: {value} is not a finite number")
     kind = OutcomeKind(raw["outcome"])
     params = {key: value for key, value in raw.items() if key not in _RULE_KEYS}
     times, n = _lifetime(raw.get("times", "always"))
@@ -176,9 +183,11 @@ _RULE_KEYS = frozenset({"outcome", "match", "times", "probability"})
 def _scalar(text: str) -> Any:
     for kind in (int, float):
         try:
-            return kind(text)
+            number = kind(text)
         except ValueError:
-            pass
+            continue
+        # `nan`, `inf` stay words (the schema then says a number is wanted).
+        return number if math.isfinite(number) else text
     return text
 
 

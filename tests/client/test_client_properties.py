@@ -123,6 +123,7 @@ KNOWN = {
     "message",
     "task_metrics",
     "results",
+    "choices",
     "url",
     "usage",
     "output",

@@ -5,7 +5,6 @@ It answers loopback callers only, unless a token is configured; then the token i
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 from dataclasses import replace
 from typing import Any, NoReturn
@@ -16,6 +15,7 @@ from mockscope import openapi, schemas
 from mockscope.domain import errors
 from mockscope.domain.ratelimit import Limits
 from mockscope.domain.tasks import TaskRecord
+from mockscope.http.inbound import same_secret, text
 from mockscope.http.keys import BACKEND, CONTROL_TOKEN, OPERATION_ID
 from mockscope.http.parse import decode_json, read_body
 from mockscope.http.serialize import format_time, json_response
@@ -30,7 +30,7 @@ def guard(request: web.Request) -> None:
     token = request.app[CONTROL_TOKEN]
     if token:
         offered = request.headers.get(TOKEN_HEADER, "")
-        if not hmac.compare_digest(offered.encode(), token.encode()):
+        if not same_secret(offered, token):
             raise errors.AccessDenied(f"The control plane needs a valid {TOKEN_HEADER} header.")
         return
     if not _is_loopback(request.remote):
@@ -41,9 +41,12 @@ def _is_loopback(remote: str | None) -> bool:
     if remote is None:
         return False
     try:
-        return ipaddress.ip_address(remote.split("%")[0]).is_loopback
+        address = ipaddress.ip_address(remote.split("%")[0])
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback  # ::ffff:127.0.0.1, a dual-stack socket's IPv4
+    return address.is_loopback
 
 
 def _clock_body(request: web.Request) -> dict[str, Any]:
@@ -76,6 +79,14 @@ async def reset(request: web.Request) -> web.Response:
     return json_response({"ok": True})
 
 
+def _account(request: web.Request) -> str | None:
+    """The `account` query parameter: absent, or not empty (minLength 1 in openapi.yaml)."""
+    account = request.query.get("account")
+    if account is not None and not account:
+        raise errors.InvalidParameter("Parameter `account` must not be empty.")
+    return text(account)
+
+
 def _limits_body(limits: Limits) -> dict[str, Any]:
     return {
         "create_per_second": limits.create_per_second,
@@ -95,17 +106,17 @@ async def get_limits(request: web.Request) -> web.Response:
 
 async def set_limits(request: web.Request) -> web.Response:
     guard(request)
-    body = validated(request, await read_body(request), LIMITS_SCHEMA, "limits")
+    body = _whole_numbers(validated(request, await read_body(request), LIMITS_SCHEMA, "limits"))
     control = request.app[BACKEND].control
     control.set_limits(replace(control.limits, **body))
     return json_response(_limits_body(control.limits))
 
 
-def _account(request: web.Request) -> str | None:
-    account = request.query.get("account")
-    if account is not None and not account:
-        raise errors.InvalidParameter("Parameter `account` must not be empty.")
-    return account
+def _whole_numbers(value: Any) -> Any:
+    """JSON Schema calls 1000.0 an integer; the limits want ints (and answer them as such)."""
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    return int(value) if isinstance(value, float) else value
 
 
 async def list_all_tasks(request: web.Request) -> web.Response:

@@ -63,7 +63,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         if found is None:
             continue
         if request.method not in path.methods:
-            raise errors.MethodNotAllowed()
+            raise web.HTTPMethodNotAllowed(request.method, path.methods)
         handler, operation_id = path.methods[request.method]
         request[OPERATION_ID] = operation_id
         request[PARAMS] = found.groupdict()
