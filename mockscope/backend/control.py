@@ -84,7 +84,7 @@ class Control:
 
     def footprint(self) -> Footprint:
         store = self._state.store
-        indexed = sum(len(account.tasks) for account in store.accounts())
+        indexed = sum(account.index.slots for account in store.accounts())
         return Footprint(len(store), indexed, store.expiry_entries, len(self._state.uploads))
 
     def uploads(self) -> list[StoredFile]:

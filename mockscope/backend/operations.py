@@ -140,15 +140,15 @@ class Operations:
             raise errors.UnsupportedOperation()
         task.plan.canceled_ms = now
         self._store.rescheduled(task)
-        self._state.replan(caller.account, now)
+        self._state.replan_behind(task, now)
 
     def list_tasks(self, caller: Caller, query: ListQuery) -> TaskPage:
         now = self._clock.now_ms()
         self._throttle(Operation.LIST, caller, now)
         store = self._store
+        store.purge(now)  # so that every task the index holds is kept: counts stay exact
         account = store.account_or_none(caller.account)
-        tasks = account.tasks if account is not None else ()
-        return list_tasks(tasks, query, now, lambda task: not store.is_expired(task, now))
+        return list_tasks(account.index if account is not None else None, query, now)
 
     # -- results and uploads --------------------------------------------------------------------
 

@@ -95,6 +95,19 @@ class State:
         for task in account.replan(queue_ms, self.store.concurrency, now_ms):
             self.store.rescheduled(task)
 
+    def replan_behind(self, canceled: Task, now_ms: int) -> None:
+        """A task was canceled: redraw the plans of the tasks waiting behind it only."""
+        account = self.store.account_or_none(canceled.account)
+        if account is None:
+            return
+        queue_ms = self.config.timing.queue_ms
+        redrawn = account.replan_behind(canceled, queue_ms, self.store.concurrency, now_ms)
+        if redrawn is None:
+            self.replan(canceled.account, now_ms)
+            return
+        for task in redrawn:
+            self.store.rescheduled(task)
+
     def moved(self, task: Task, now_ms: int) -> None:
         """A task's plan was moved by hand: its queue and its expiry follow."""
         self.store.rescheduled(task)

@@ -1,4 +1,11 @@
-"""Listing an account's tasks: the documented time window, filters and pages."""
+"""Listing an account's tasks: the documented time window, filters and pages.
+
+`list_tasks` answers from the account's index (`taskindex.py`) in O(log n + page) for no filter,
+a model, a status (PENDING, SUCCEEDED, FAILED, CANCELED; RUNNING and SUSPENDED scan only the
+tasks started now, at most `concurrency`), a model and a status, and a task id. Only an
+`api_key_id` filter scans: the window of the narrowest slice (the model's, if named).
+`scan_tasks` is the O(n) reference it is tested against.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from mockscope.domain.clock import DAY_MS
 from mockscope.domain.errors import InvalidParameter
 from mockscope.domain.identity import REGION, api_key_id
 from mockscope.domain.lifecycle import TaskStatus
+from mockscope.domain.taskindex import LIVE_FLAG, STATUS_FLAG, TaskIndex
 from mockscope.domain.tasks import Task, TaskView
 
 
@@ -63,10 +71,69 @@ def window(query: ListQuery, now_ms: int) -> tuple[int, int]:
     return start, end
 
 
-def list_tasks(
+def list_tasks(index: TaskIndex | None, query: ListQuery, now_ms: int) -> TaskPage:
+    """One page of an account's matching tasks, newest first, from its index.
+
+    The caller purges expired tasks first, so every task the index holds is kept. With a
+    `task_id` and no explicit times, the window does not apply (see `scan_tasks`).
+    """
+    explicit = query.start_ms is not None or query.end_ms is not None
+    if query.task_id is None or explicit:
+        lo_ms, hi_ms = window(query, now_ms)
+    if index is None or (query.region is not None and query.region != REGION):
+        return _page(query, 0, [], now_ms)
+    index.sync(now_ms)
+    if query.task_id is not None:
+        position = index.position(query.task_id)
+        if position is None:
+            return _page(query, 0, [], now_ms)
+        task = index.task(position)
+        if explicit and not lo_ms <= task.plan.submit_ms <= hi_ms:
+            return _page(query, 0, [], now_ms)
+        return _filtered(query, [task], now_ms)
+    lo, hi = index.window(lo_ms, hi_ms)
+    skip = (query.page_no - 1) * query.page_size
+    status = query.status
+    if query.api_key_id is not None:  # not indexed: the window of the model (or all) is scanned
+        return _filtered(query, index.scan(query.model_name, lo, hi), now_ms)
+    if status is None or status in STATUS_FLAG:
+        flag = LIVE_FLAG if status is None else STATUS_FLAG[status]
+        total, tasks = index.page(query.model_name, flag, lo, hi, skip, query.page_size)
+        return _page(query, total, tasks, now_ms)
+    # RUNNING or SUSPENDED: among the tasks started now (a handful), in the window.
+    started = [index.started[at] for at in sorted(index.started, reverse=True) if lo <= at < hi]
+    return _filtered(query, started, now_ms)
+
+
+def _filtered(query: ListQuery, tasks: list[Task], now_ms: int) -> TaskPage:
+    """The page of `tasks` (newest first) that pass every filter, computing views."""
+    matches = []
+    for task in tasks:
+        if query.task_id is not None and task.task_id != query.task_id:
+            continue
+        if query.model_name is not None and task.request.model != query.model_name:
+            continue
+        if query.api_key_id is not None and api_key_id(task.api_key) != query.api_key_id:
+            continue
+        view = task.view(now_ms)
+        if query.status is not None and view.status is not query.status:
+            continue
+        matches.append(Listed(task, view))
+    first = (query.page_no - 1) * query.page_size
+    page = tuple(matches[first : first + query.page_size])
+    return TaskPage(len(matches), query.page_no, query.page_size, page)
+
+
+def _page(query: ListQuery, total: int, tasks: list[Task], now_ms: int) -> TaskPage:
+    items = tuple(Listed(task, task.view(now_ms)) for task in tasks)
+    return TaskPage(total, query.page_no, query.page_size, items)
+
+
+def scan_tasks(
     tasks: Sequence[Task], query: ListQuery, now_ms: int, is_kept: Callable[[Task], bool]
 ) -> TaskPage:
-    """One page of an account's matching tasks (given oldest first), newest first.
+    """The reference listing, O(n): one page of an account's matching tasks (given oldest
+    first), newest first.
 
     With a `task_id` and no explicit times, the window does not apply: the caller asks for one
     task it knows of, which may have been submitted just over 24 hours ago and still be kept.

@@ -48,8 +48,12 @@ class TaskStore:
         return now_ms >= self.expires_at(task)
 
     def rescheduled(self, task: Task) -> None:
-        """A task's plan moved; make sure it is looked at again when it may be forgotten."""
+        """A task's plan moved; make sure it is looked at again when it may be forgotten, and
+        that its account's index sees its status change."""
         self._expiry.push(self.expires_at(task), task.task_id)
+        account = self._accounts.get(task.account)
+        if account is not None:
+            account.watch(task)
 
     def purge(self, now_ms: int) -> int:
         """Forget every task that has expired by now; returns how many went."""
@@ -73,8 +77,8 @@ class TaskStore:
         account = self._accounts.get(task.account)
         if account is None:
             return
-        account.forget()
-        if not account.tasks:
+        account.forget(task)
+        if not len(account):
             del self._accounts[task.account]
 
     def remove_account(self, name: str) -> int:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from mockscope.domain.operations import Operation
@@ -8,31 +10,57 @@ from mockscope.domain.ratelimit import Limits, RateLimiter, SlidingWindowLimiter
 
 def test_the_third_call_inside_one_second_is_refused_until_the_first_leaves_the_window() -> None:
     limiter = SlidingWindowLimiter(limit=2)
+    assert limiter.grace_ms == 50
     assert limiter.acquire("a", 1_000).allowed
     assert limiter.acquire("a", 1_400).allowed
     refused = limiter.acquire("a", 1_600)
     assert not refused.allowed
-    assert refused.retry_after_ms == 400
-    assert not limiter.acquire("a", 1_999).allowed
-    assert limiter.acquire("a", 2_000).allowed
+    assert refused.retry_after_ms == 350
+    assert not limiter.acquire("a", 1_949).allowed
+    assert limiter.acquire("a", 1_950).allowed  # within the last 50 ms of the second: the give
     assert not limiter.acquire("a", 2_300).allowed
-    assert limiter.acquire("a", 2_400).allowed
+    assert limiter.acquire("a", 2_350).allowed
 
 
 def test_no_window_anywhere_holds_more_than_the_limit() -> None:
     limiter = SlidingWindowLimiter(limit=2)
     accepted = [t for t in range(0, 5_000, 7) if limiter.acquire("a", t).allowed]
     for i, start in enumerate(accepted):
-        in_window = [t for t in accepted[i:] if t < start + 1_000]
+        in_window = [t for t in accepted[i:] if t < start + 1_000 - limiter.grace_ms]
         assert len(in_window) <= 2
+
+
+@pytest.mark.parametrize("limit", [2, 20])
+def test_a_client_pacing_at_exactly_the_limit_is_never_throttled_despite_jitter(
+    limit: int,
+) -> None:
+    """One call every 1000/limit ms, each arriving up to a few ms early or late (issue 12: 4 x
+    429 in 21 calls at 2 per second)."""
+    limiter = SlidingWindowLimiter(limit=limit)
+    interval, jitter = 1_000 // limit, max(1, limiter.grace_ms // 2 - 1)
+    draw = random.Random(12)
+    calls = [k * interval + draw.randint(-jitter, jitter) for k in range(2_000)]
+    assert all(limiter.acquire("a", t).allowed for t in calls)
+    assert all(limiter.acquire("b", k * interval).allowed for k in range(2_000))
+
+
+def test_a_third_submit_within_the_same_second_is_still_refused() -> None:
+    limiter = RateLimiter(Limits())
+    for start in (0, 10_000, 20_000):
+        assert limiter.check(Operation.CREATE, "a", start, "wanx-v1").allowed
+        assert limiter.check(Operation.CREATE, "a", start + 499, "wanx-v1").allowed
+        third = limiter.check(Operation.CREATE, "a", start + 900, "wanx-v1")
+        assert not third.allowed
+        assert third.retry_after_ms == 50
 
 
 def test_refused_calls_do_not_count_and_keys_are_independent() -> None:
     limiter = SlidingWindowLimiter(limit=1)
+    assert limiter.grace_ms == 100
     assert limiter.acquire("a", 0).allowed
-    for t in range(1, 1_000, 50):
+    for t in range(1, 900, 50):
         assert not limiter.acquire("a", t).allowed
-    assert limiter.acquire("a", 1_000).allowed
+    assert limiter.acquire("a", 900).allowed
     assert limiter.acquire("b", 1).allowed
 
 

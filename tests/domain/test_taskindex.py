@@ -1,0 +1,226 @@
+"""The indexed listing and cancel equal the O(n) reference for random histories (issue 12)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mockscope import Backend, BackendConfig, Limits, ManualClock
+from mockscope.domain import errors, taskindex
+from mockscope.domain.accounts import Account, AccountSpec
+from mockscope.domain.clock import DAY_MS
+from mockscope.domain.fenwick import Fenwick
+from mockscope.domain.identity import REGION, Caller, api_key_id
+from mockscope.domain.lifecycle import TaskStatus
+from mockscope.domain.listing import ListQuery, TaskPage, scan_tasks
+from mockscope.domain.taskindex import Ring
+from mockscope.domain.tasks import TaskRequest
+from mockscope.scenarios.reading import checked_rule
+
+MODELS = ("wanx-v1", "wanx2.1-t2i-turbo")
+CALLERS = (Caller("A", "sk-a1"), Caller("A", "sk-a2"), Caller("B", "sk-b"))
+RULES = [
+    None,
+    None,
+    None,
+    "failed; code=DataInspectionFailed; message=m",
+    "partial; failed=1; message=m",
+    "never",
+    "never; phase=PENDING",
+    "suspended; after=1; for=5",
+    "timing; run=3",
+    "polls; running=1; done=2",
+]
+RETENTION_MS = 120_000
+#: Who submitted each task (ids are seeded, so both backends of a lockstep run agree).
+OWNERS: dict[str, Caller] = {}
+
+create = st.tuples(
+    st.just("create"),
+    st.integers(0, len(CALLERS) - 1),
+    st.sampled_from(MODELS),
+    st.integers(1, 4),
+    st.sampled_from(RULES),
+    st.sampled_from([None, None, None, "1*1"]),
+)
+advance = st.tuples(st.just("advance"), st.sampled_from([0, 1, 13, 500, 7_000, 30_000, 90_000]))
+poke = st.tuples(st.sampled_from(["cancel", "finish", "get"]), st.integers(0, 10**6))
+operations = st.lists(st.one_of(create, create, advance, poke), min_size=1, max_size=60)
+
+statuses = st.sampled_from([None, *TaskStatus])
+queries = st.fixed_dictionaries(
+    {
+        "caller": st.integers(0, len(CALLERS) - 1),
+        "task_id": st.one_of(st.none(), st.integers(0, 10**6), st.just("nope")),
+        "window": st.sampled_from([None, "start", "end", "both"]),
+        "offset_ms": st.integers(-200_000, 200_000),
+        "model_name": st.sampled_from([None, *MODELS, "other"]),
+        "status": statuses,
+        "page_no": st.integers(1, 4),
+        "page_size": st.integers(1, 7),
+        "api_key": st.sampled_from([None, "sk-a1", "sk-b", "x"]),
+        "region": st.sampled_from([None, None, REGION, "cn-hangzhou"]),
+    }
+)
+
+
+def _backend() -> tuple[Backend, ManualClock]:
+    clock = ManualClock()
+    config = BackendConfig(
+        models=MODELS,
+        accounts=(AccountSpec("A", api_keys=("sk-a1", "sk-a2")),),
+        limits=Limits.unlimited(),
+        retention_ms=RETENTION_MS,
+        seed=7,
+    )
+    return Backend(config, clock), clock
+
+
+def _apply(backend: Backend, clock: ManualClock, op: tuple[object, ...], ids: list[str]) -> None:
+    kind = op[0]
+    if kind == "create":
+        _, who, model, n, rule, size = op
+        request = TaskRequest(model=str(model), prompt="p", n=int(n), size=str(size or "1024*1024"))  # type: ignore[call-overload]
+        own = checked_rule(rule) if isinstance(rule, str) else None
+        caller = CALLERS[int(who)]  # type: ignore[call-overload]
+        task = backend.api.create_task(caller, request, own_rule=own)
+        ids.append(task.task_id)
+        OWNERS[task.task_id] = caller
+    elif kind == "advance":
+        clock.advance(int(op[1]) / 1000)  # type: ignore[call-overload]
+    elif ids:
+        task_id = ids[int(op[1]) % len(ids)]  # type: ignore[call-overload]
+        caller = OWNERS[task_id]
+        try:
+            if kind == "cancel":
+                backend.api.cancel_task(caller, task_id)
+            elif kind == "finish":
+                backend.control.finish_task(task_id)
+            else:
+                backend.api.get_task(caller, task_id)
+        except (errors.UnsupportedOperation, errors.NotFound):
+            pass
+
+
+def _query(spec: dict[str, object], now: int, ids: list[str]) -> tuple[Caller, ListQuery]:
+    task_id = spec["task_id"]
+    if isinstance(task_id, int):
+        task_id = ids[task_id % len(ids)] if ids else "nope"
+    window, offset = spec["window"], int(spec["offset_ms"])  # type: ignore[call-overload]
+    start = now - DAY_MS // 2 + offset if window in ("start", "both") else None
+    end = now + offset if window in ("end", "both") else None
+    if start is not None and end is not None and end < start:
+        start, end = end, start
+    if start is not None and end is not None and end - start > DAY_MS:
+        start = end - DAY_MS
+    key = spec["api_key"]
+    query = ListQuery(
+        task_id=task_id,  # type: ignore[arg-type]
+        start_ms=start,
+        end_ms=end,
+        model_name=spec["model_name"],  # type: ignore[arg-type]
+        status=spec["status"],  # type: ignore[arg-type]
+        page_no=spec["page_no"],  # type: ignore[arg-type]
+        page_size=spec["page_size"],  # type: ignore[arg-type]
+        api_key_id=api_key_id(key) if isinstance(key, str) else None,
+        region=spec["region"],  # type: ignore[arg-type]
+    )
+    return CALLERS[int(spec["caller"])], query  # type: ignore[call-overload]
+
+
+def _shape(page: TaskPage) -> tuple[object, ...]:
+    items = [(item.task.task_id, item.view.status, item.view.end_ms) for item in page.items]
+    return page.total, page.total_page, page.page_no, items
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations, st.lists(queries, min_size=1, max_size=6))
+def test_the_indexed_listing_equals_the_reference_scan(
+    ops: list[tuple[object, ...]], specs: list[dict[str, object]]
+) -> None:
+    backend, clock = _backend()
+    store = backend.api._store  # the reference reads the store directly
+    ids: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(taskindex, "_HEAP_SLACK", 3)  # rebuild the heaps often
+        _list_after_each(backend, clock, store, ops, specs, ids)
+
+
+def _list_after_each(
+    backend: Backend,
+    clock: ManualClock,
+    store: Any,
+    ops: list[tuple[object, ...]],
+    specs: list[dict[str, object]],
+    ids: list[str],
+) -> None:
+    for op in ops:
+        _apply(backend, clock, op, ids)
+        for spec in specs:
+            caller, query = _query(spec, clock.now_ms(), ids)
+            indexed = backend.api.list_tasks(caller, query)
+            now = clock.now_ms()
+            account = store.account_or_none(caller.account)
+            tasks = list(account.tasks) if account is not None else []
+            expected = scan_tasks(
+                tasks, query, now, lambda t, now=now: not store.is_expired(t, now)
+            )
+            assert _shape(indexed) == _shape(expected), (query, ops)
+
+
+def _plans(backend: Backend) -> list[tuple[object, ...]]:
+    return [
+        (r.task_id, r.status, r.submit_ms, r.scheduled_ms, r.end_ms, r.canceled_ms, r.expires_ms)
+        for r in backend.control.tasks()
+    ]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations)
+def test_cancel_redrawing_only_the_tasks_behind_equals_redrawing_the_whole_queue(
+    ops: list[tuple[object, ...]],
+) -> None:
+    fast, fast_clock = _backend()
+    naive, naive_clock = _backend()
+    fast_ids: list[str] = []
+    naive_ids: list[str] = []
+    full_replan: Callable[..., None] = lambda *_: None  # noqa: E731
+    with pytest.MonkeyPatch.context() as patch:
+        for op in ops:
+            if op[0] == "create" and op[4] == "timing; run=3":
+                op = (*op[:4], None, op[5])  # a declared queue is redrawn by the full replan
+            _apply(fast, fast_clock, op, fast_ids)
+            patch.setattr(Account, "replan_behind", full_replan)
+            _apply(naive, naive_clock, op, naive_ids)
+            patch.undo()
+            assert _plans(fast) == _plans(naive), ops
+
+
+def test_fenwick_counts_and_selects() -> None:
+    flags = bytes([1, 0, 1, 1, 0, 0, 1])
+    tree = Fenwick(flags)
+    assert [tree.prefix(i) for i in range(8)] == [0, 1, 1, 2, 3, 3, 3, 4]
+    assert [tree.select(k) for k in range(1, 5)] == [0, 2, 3, 6]
+    tree.add(1, 1)
+    assert tree.count(1, 4) == 3
+    assert tree.select(2) == 1
+
+
+def test_the_ring_reuses_dropped_slots_and_grows_in_order() -> None:
+    ring = Ring(capacity=4)
+    for key in range(3):
+        ring.append(key, 0)
+    ring.set(0, 5)
+    ring.drop_dead_front()
+    for key in range(3, 9):
+        ring.append(key, 0)
+    assert (ring.head, ring.tail) == (1, 9)
+    assert [ring.key(at) for at in range(1, 9)] == list(range(1, 9))
+    assert ring.count(0, 0, 9) == 8
+    assert ring.newest(0, 2, 9, 1, 3) == [7, 6, 5]
+    assert ring.bisect_left(5) == 5
+    assert ring.bisect_right(8) == 9
