@@ -33,6 +33,11 @@ class LoadResult:
     p99_ms: float
     #: Non-2xx/3xx answers plus socket errors; any at all make the figures suspect.
     errors: int
+    #: Requests completed in the run.
+    requests: int = 0
+    #: The server process's CPU time (user + system, all threads) per request, in µs: unlike
+    #: throughput, it barely moves when other processes compete for the machine.
+    cpu_us: float = float("nan")
 
 
 def wrk_path() -> str | None:
@@ -94,7 +99,10 @@ def parse_wrk(output: str) -> LoadResult:
     socket_errors = re.search(r"Socket errors:([^\n]*)", output)
     if socket_errors is not None:
         errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
-    return LoadResult(float(rate.group(1)), float(p99.group(1)) * _UNIT_MS[p99.group(2)], errors)
+    done = re.search(r"^\s+(\d+) requests in", output, re.MULTILINE)
+    requests = int(done.group(1)) if done is not None else 0
+    p99_ms = float(p99.group(1)) * _UNIT_MS[p99.group(2)]
+    return LoadResult(float(rate.group(1)), p99_ms, errors, requests)
 
 
 # -- the aiohttp fallback -----------------------------------------------------------------------
@@ -154,4 +162,5 @@ def run_aiohttp_load(
     latencies = [latency for result in results for latency in result.latencies_s]
     rate = sum(len(result.latencies_s) / result.elapsed_s for result in results)
     p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else float("nan")
-    return LoadResult(rate, p99 * 1000, sum(result.errors for result in results))
+    errors = sum(result.errors for result in results)
+    return LoadResult(rate, p99 * 1000, errors, len(latencies))

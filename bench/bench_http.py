@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import select
 import statistics
 import subprocess
@@ -20,11 +21,12 @@ import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from _apps import (
+    ADVANCE_PATH,
     AUTH_HEADERS,
     CREATE_BODY,
     CREATE_HEADERS,
@@ -42,7 +44,7 @@ WARM_UP_S = 2.0
 RESTARTS = 50
 READY_TIMEOUT_S = 30.0
 
-Operation = Literal["GET", "POST"]
+Operation = Literal["GET", "POST", "GET done", "download"]
 LoadRunner = Callable[[Target, float, int], LoadResult]
 
 
@@ -53,6 +55,11 @@ class Settings:
     repeat: int
     first_starts: int
     loadgen: Literal["wrk", "aiohttp"]
+    #: The loads to measure (all by default); start-up is measured only with all of them.
+    only: tuple[Operation, ...] = ()
+
+    def measures(self, operation: Operation) -> bool:
+        return not self.only or operation in self.only
 
 
 @dataclass(frozen=True)
@@ -155,13 +162,26 @@ def _await_ready(process: subprocess.Popen[str]) -> int:
     return int(line.split()[1])
 
 
+@dataclass(frozen=True)
+class Child:
+    url: str
+    pid: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server_child(kind: Kind) -> Iterator[str]:
+def server_child(kind: Kind) -> Iterator[Child]:
     """A fresh server process per run, so no run inherits the tasks a previous one stored."""
     command = [sys.executable, str(HERE / "_serve.py"), "--kind", kind, "--port", "0"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
-        yield f"http://{HOST}:{_await_ready(process)}"
+        yield Child(f"http://{HOST}:{_await_ready(process)}", process.pid)
     finally:
         process.terminate()
         try:
@@ -180,22 +200,53 @@ def create_task(base_url: str) -> str:
     return task_id
 
 
+def finish_tasks(base_url: str) -> None:
+    """Move the fake's manual clock a minute on: every task created so far has SUCCEEDED."""
+    request = urllib.request.Request(
+        base_url + ADVANCE_PATH,
+        data=json.dumps({"seconds": 60}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def result_url(base_url: str, task_url: str) -> str:
+    request = urllib.request.Request(task_url, headers=AUTH_HEADERS)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        url: str = json.load(response)["output"]["results"][0]["url"]
+    assert url.startswith(base_url), url
+    return url
+
+
 def target_for(operation: Operation, base_url: str) -> Target:
     if operation == "POST":
         return Target("POST", base_url + CREATE_PATH, CREATE_HEADERS, CREATE_BODY)
-    # A task that exists and, under the fake's manual clock, stays PENDING for the whole run.
-    return Target("GET", base_url + task_path(create_task(base_url)), AUTH_HEADERS)
+    # A task that exists and, under the fake's manual clock, stays PENDING for the whole run,
+    # or, after the clock is moved on, reads SUCCEEDED with one signed result URL.
+    task_url = base_url + task_path(create_task(base_url))
+    if operation == "GET":
+        return Target("GET", task_url, AUTH_HEADERS)
+    finish_tasks(base_url)
+    if operation == "GET done":
+        return Target("GET", task_url, AUTH_HEADERS)
+    return Target("GET", result_url(base_url, task_url), {})
 
 
 def measure(kind: Kind, operation: Operation, settings: Settings, run: LoadRunner) -> LoadResult:
-    with server_child(kind) as base_url:
-        target = target_for(operation, base_url)
+    with server_child(kind) as child:
+        target = target_for(operation, child.url)
         run(target, WARM_UP_S, settings.connections)  # warm caches and the allocator; discarded
+        spent = cpu_seconds(child.pid)
         result = run(target, settings.duration_s, settings.connections)
+        spent = cpu_seconds(child.pid) - spent
+    if result.requests:
+        result = replace(result, cpu_us=spent * 1e6 / result.requests)
     errors = f", {result.errors} ERRORS" if result.errors else ""
     log(
-        f"  {operation:4} {kind:8} {result.requests_per_s:9.0f} req/s"
-        f"  p99 {result.p99_ms:6.2f} ms{errors}"
+        f"  {operation:8} {kind:8} {result.requests_per_s:9.0f} req/s"
+        f"  p99 {result.p99_ms:6.2f} ms  cpu {result.cpu_us:6.1f} us/req{errors}"
     )
     return result
 
@@ -206,6 +257,8 @@ Results = dict[tuple[Operation, Kind], list[LoadResult]]
 OPERATIONS: tuple[tuple[Operation, str, float], ...] = (
     ("GET", "GET task", 0.8),
     ("POST", "POST create", 0.5),
+    ("GET done", "GET SUCCEEDED task", 0.8),
+    ("download", "GET result image", 0.5),
 )
 
 
@@ -216,6 +269,8 @@ def run_load(settings: Settings) -> Results:
     for round_no in range(1, settings.repeat + 1):
         log(f"round {round_no}/{settings.repeat}")
         for operation, _, _ in OPERATIONS:
+            if not settings.measures(operation):
+                continue
             for kind in KINDS:
                 result = measure(kind, operation, settings, run)
                 results.setdefault((operation, kind), []).append(result)
@@ -232,8 +287,13 @@ def throughput_rows(results: Results) -> list[Row]:
     def p99(result: LoadResult) -> float:
         return result.p99_ms
 
+    def cpu(result: LoadResult) -> float:
+        return result.cpu_us
+
     rows: list[Row] = []
     for operation, label, bound in OPERATIONS:
+        if (operation, "fake") not in results:
+            continue
         rows += [
             Row(
                 f"{label} throughput [req/s]",
@@ -245,6 +305,11 @@ def throughput_rows(results: Results) -> list[Row]:
                 f"{label} p99 latency [ms]",
                 median(operation, "baseline", p99),
                 median(operation, "fake", p99),
+            ),
+            Row(
+                f"{label} server CPU [us/request]",
+                median(operation, "baseline", cpu),
+                median(operation, "fake", cpu),
             ),
         ]
     return rows
@@ -281,6 +346,12 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; median kept")
     parser.add_argument("--quick", action="store_true", help="smoke run: --duration 3 --repeat 1")
     parser.add_argument(
+        "--only",
+        choices=[operation for operation, _, _ in OPERATIONS],
+        action="append",
+        help="measure only this load (repeatable); start-up is then skipped",
+    )
+    parser.add_argument(
         "--loadgen",
         choices=("auto", "wrk", "aiohttp"),
         default="auto",
@@ -294,7 +365,8 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
     if loadgen == "wrk" and wrk_path() is None:
         parser.error("wrk is not installed (apt-get install -y wrk)")
     first_starts = 3 if args.quick else 5
-    return Settings(duration, args.connections, repeat, first_starts, loadgen)
+    only = tuple(args.only or ())
+    return Settings(duration, args.connections, repeat, first_starts, loadgen, only)
 
 
 def describe_load(settings: Settings) -> str:
@@ -312,10 +384,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = parse_settings(argv)
     if settings.loadgen == "aiohttp" and wrk_path() is None:
         log("wrk not found (apt-get install -y wrk): falling back to the aiohttp load generator")
-    log(f"first starts: {settings.first_starts} fresh processes per server")
-    rows = first_start_rows(settings.first_starts)
-    log(f"restarts: {RESTARTS} per server in one event loop")
-    rows += restart_rows()
+    rows: list[Row] = []
+    if not settings.only:
+        log(f"first starts: {settings.first_starts} fresh processes per server")
+        rows += first_start_rows(settings.first_starts)
+        log(f"restarts: {RESTARTS} per server in one event loop")
+        rows += restart_rows()
     log(describe_load(settings))
     results = run_load(settings)
     rows += throughput_rows(results)

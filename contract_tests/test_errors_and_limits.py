@@ -119,7 +119,7 @@ def test_a_list_page_past_the_documented_range_is_refused(target: Target) -> Non
     _assert_error(response, 400, "InvalidParameter")
 
 
-def test_a_burst_is_throttled_with_retry_after_and_the_client_honours_it(
+def test_a_burst_is_throttled_and_the_client_waits_it_out(
     fresh_target: Target,
 ) -> None:
     target = fresh_target
@@ -130,14 +130,15 @@ def test_a_burst_is_throttled_with_retry_after_and_the_client_honours_it(
         answers = [api.post(CREATE_PATH, json=ONE_IMAGE, headers=headers) for _ in range(3)]
     assert [answer.status_code for answer in answers] == [200, 200, 429]
     _assert_error(answers[2], 429, "Throttling.RateQuota")
-    retry_after = float(answers[2].headers["Retry-After"])
-    assert 0 < retry_after <= 1
+    # No recording shows the live service sending Retry-After; when one is sent, it is short.
+    assert float(answers[2].headers.get("Retry-After", "1")) <= 1
     with target.client() as client:
-        # Still inside the window: the client meets a 429 of its own and waits it out.
+        # Still inside the window: the client meets a 429 of its own and waits it out on its
+        # own backoff (at least 1 s), having no Retry-After to go by.
         task = client.submit("a cat", n=1)
     assert task.status is TaskStatus.PENDING
     creates = target.server.journal.entries(operation="create")[3:]
     assert [entry.status for entry in creates] == [429, 200]
     refused, accepted = creates
-    assert refused.retry_after_s is not None
-    assert accepted.time_ms - refused.time_ms >= refused.retry_after_s * 1000 - 1
+    assert refused.retry_after_s is None
+    assert accepted.time_ms - refused.time_ms >= 1000

@@ -128,7 +128,8 @@ class FakeAgainstModel(RuleBasedStateMachine):
     def _throttled(self, response: httpx.Response) -> None:
         assert response.status_code == 429, response.text
         assert response.json()["code"] == "Throttling.RateQuota"
-        assert float(response.headers["Retry-After"]) >= 0
+        # As the live service, the fake sends no Retry-After unless told to.
+        assert "Retry-After" not in response.headers
 
     @rule(target=tasks, n=st.integers(1, 4))
     def create(self, n: int) -> object:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -168,3 +168,143 @@ def query_validator(operation_id: str) -> tuple[jsonschema.Draft202012Validator,
 
     schema = {"type": "object", "properties": properties}
     return jsonschema.Draft202012Validator(schema, registry=registry()), frozenset(integers)
+
+
+# -- violations in the service's voice --------------------------------------------------------
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def parameter_name(violation: jsonschema.ValidationError, base: str = "") -> str:
+    """The dotted name of the value a violation is about, e.g. `parameters.n`."""
+    parts = [str(part) for part in violation.absolute_path]
+    if violation.validator == "required" and isinstance(violation.instance, dict):
+        required = violation.validator_value
+        names = required if isinstance(required, list) else []
+        missing = [name for name in names if name not in violation.instance]
+        parts.append(str(missing[0]) if missing else "")
+    name = ".".join(part for part in parts if part)
+    return ".".join(part for part in (base, name) if part)
+
+
+def describe(violation: jsonschema.ValidationError, base: str = "") -> str | None:
+    """A schema violation as the service would word it: which parameter, and the rule it breaks.
+
+    jsonschema's own messages quote Python values (`'2' is not of type 'integer'`, `None is not
+    of type 'object'`); no answer may carry them. None when no rule can be stated plainly (then
+    the documented generic message is the answer). `base` prefixes the name (e.g. `rules.0`).
+    """
+    schema = violation.schema if isinstance(violation.schema, dict) else {}
+    name = parameter_name(violation, base) or "body"
+    if "propertyNames" in violation.absolute_schema_path:
+        # The instance is a key of the object at `name` that is not allowed there.
+        key = ".".join(
+            part for part in (name if name != "body" else "", str(violation.instance)) if part
+        )
+        return f"Parameter `{key}` is not allowed here."
+    rule = _rule(violation.validator, violation.validator_value, schema, violation.instance)
+    if rule is None:
+        return None
+    if violation.validator == "required":
+        return f"Required parameter `{name}` is missing."
+    if violation.validator == "additionalProperties":
+        return f"{rule} in `{name}`." if name != "body" else f"{rule}."
+    return f"Parameter `{name}` {rule}."
+
+
+def _rule(keyword: object, value: object, schema: dict[str, Any], instance: object) -> str | None:
+    if keyword == "required":
+        return "is missing"
+    if keyword == "type":
+        kinds = value if isinstance(value, list) else [value]
+        named = [_TYPE_NAMES.get(str(kind), str(kind)) for kind in kinds]
+        return f"must be {' or '.join(named)}{_bounds(schema, ' ')}"
+    if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return f"must be{_bounds(schema, ' ')}"
+    if keyword == "enum" and isinstance(value, list):
+        return "must be one of " + ", ".join(_plain(choice) for choice in value)
+    if keyword == "const":
+        return f"must be {_plain(value)}"
+    if keyword == "pattern":
+        return f"must match the pattern {value}"
+    if keyword == "minLength":
+        return "must not be empty" if value == 1 else f"must be at least {value} characters long"
+    if keyword == "maxLength":
+        return f"must be at most {value} characters long"
+    if keyword == "minItems":
+        return "must not be empty" if value == 1 else f"must have at least {value} items"
+    if keyword == "maxItems":
+        return f"must have at most {value} items"
+    if keyword == "minProperties":
+        return "must not be empty"
+    if keyword == "additionalProperties" and isinstance(instance, dict):
+        known = schema.get("properties", {})
+        unknown = sorted(str(key) for key in instance if key not in known)
+        if unknown:
+            return f"Unknown parameter `{unknown[0]}`"
+    return None
+
+
+def _bounds(schema: dict[str, Any], lead: str) -> str:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    low_open, high_open = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    if low is not None and high is not None:
+        return f"{lead}between {_plain(low)} and {_plain(high)}"
+    if low is not None:
+        return f"{lead}at least {_plain(low)}"
+    if high is not None:
+        return f"{lead}at most {_plain(high)}"
+    if low_open is not None:
+        return f"{lead}greater than {_plain(low_open)}"
+    if high_open is not None:
+        return f"{lead}less than {_plain(high_open)}"
+    return ""
+
+
+def _plain(value: object) -> str:
+    """A schema value as text: strings bare, everything else as JSON (never a Python repr)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def best_description(
+    violations: Iterator[jsonschema.ValidationError], base: str = ""
+) -> str | None:
+    """The description of the violation that matters most (jsonschema's best match)."""
+    from jsonschema.exceptions import best_match
+
+    worst = best_match(violations)
+    if worst is None:
+        return None
+    # Inside oneOf / anyOf, the alternative that came closest says the most.
+    while worst.context:
+        deeper = best_match(worst.context)
+        if deeper is None:
+            break
+        worst = deeper
+    return describe(worst, base)
+
+
+def describe_each(
+    violations: Iterable[jsonschema.ValidationError], limit: int = 3, base: str = ""
+) -> str:
+    """Up to `limit` violations, each as `describe` words it, joined with `; ` (no final dot)."""
+    texts: list[str] = []
+    for violation in violations:
+        text = best_description(iter([violation]), base)
+        if text is None:
+            text = f"Parameter `{parameter_name(violation, base) or 'body'}` is invalid."
+        if text not in texts:
+            texts.append(text)
+        if len(texts) == limit:
+            break
+    return "; ".join(text.rstrip(".") for text in texts)

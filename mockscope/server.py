@@ -17,18 +17,20 @@ from mockscope.domain.journal import Journal
 from mockscope.domain.ratelimit import Limits
 from mockscope.domain.tasks import TaskRecord
 from mockscope.domain.uploads import StoredFile
+from mockscope.http.access_log import MaskingAccessLogger
 from mockscope.http.app import API, create_app
 from mockscope.http.conformance import VIOLATIONS, Violation
 from mockscope.http.connections import ConnectionLimits, GuardedSite, limit_accept_error_logging
 from mockscope.http.envelopes import FAILURES, ServerFailure
+from mockscope.http.serialize import result_url
 from mockscope.options import Options, takes_options
 from mockscope.scenarios import reading
 from mockscope.scenarios.reading import Declaration
 from mockscope.scenarios.rules import Rule
 
 T = TypeVar("T")
-
-ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
+#: The statuses of a task that ran to its end (only those have result URLs, or had them).
+_ENDED = frozenset({"SUCCEEDED", "FAILED"})
 #: Seconds a stopping server gives requests still in flight (held answers are let go at once).
 SHUTDOWN_GRACE_S = 0.5
 
@@ -106,6 +108,16 @@ class MockServer:
     def tasks(self, account: str | None = None) -> list[TaskRecord]:
         """Every stored task (of one account, if named), oldest first within each account."""
         return self._on_loop(lambda: self.backend.control.tasks(account))
+
+    def result_url(self, task_id: str, index: int, *, method: str = "GET") -> str:
+        """The signed URL of image `index` (from 0) of a finished task, as the fake hands it out
+        in the task's `results`; for `method="HEAD"`, signed for HEAD instead. It is made
+        whether or not that image exists (a failed image's URL answers 404 NoSuchKey)."""
+        record = next((task for task in self.tasks() if task.task_id == task_id), None)
+        if record is None or record.end_ms is None or record.status not in _ENDED:
+            raise LookupError(f"no finished task {task_id} is kept")
+        base = self.options.public_url.rstrip("/") or self.url
+        return result_url(base, task_id, index, record.end_ms, self.backend.objects, method)
 
     def uploads(self) -> list[StoredFile]:
         """Every uploaded reference file kept now, oldest first."""
@@ -226,7 +238,8 @@ class MockServer:
             # A client that gives up on a held-back answer ends its handler too.
             handler_cancellation=True,
             access_log=self._access_log,
-            access_log_format=ACCESS_LOG_FORMAT,
+            # The request line, with any API key in its query masked.
+            access_log_class=MaskingAccessLogger,
             # Bodies are decoded by the handlers, bounded as they decode (http/inbound.py).
             auto_decompress=False,
             keepalive_timeout=options.keepalive_timeout,

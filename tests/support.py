@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,45 @@ SUBMIT_HEADERS = {
 }
 READ_HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 T = TypeVar("T")
+
+
+#: jsonschema's own phrasing and Python reprs, which no answer of the fake may carry.
+_NOT_THE_SERVICE = re.compile(
+    r"is not of type|is not one of|is a required property|is not valid under|"
+    r"is (less|greater) than the (minimum|maximum)|is too (long|short)|does not match '|"
+    r"Additional properties|was unexpected|\bNone\b|\bTrue\b|\bFalse\b|'[^'`]*' is |\['"
+)
+
+
+def assert_service_voice(message: str) -> None:
+    """An error message as the service words it: no jsonschema phrasing, no Python values."""
+    assert message, "an error message is never empty"
+    found = _NOT_THE_SERVICE.search(message)
+    assert found is None, f"jsonschema phrasing in {message!r}: {found.group(0)!r}"
+
+
+#: A result URL as the fake hands them out: shaped like a live signed OSS URL, on the fake's host.
+RESULT_URL = re.compile(
+    r"^(?P<base>https?://[^/?#]+(?:/[^?#]*)?)/results/"
+    r"(?P<key>[0-9a-f]{2}/[0-9a-f]{2}/\d{8}/(?P<task_id>[^/?#]+)/"
+    r"(?P<file>[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})"
+    r"-(?P<number>\d+)\.png)"
+    r"\?Expires=(?P<expires>\d+)&OSSAccessKeyId=(?P<key_id>LTAI[0-9A-Za-z]+)"
+    r"&Signature=(?P<signature>[0-9A-Za-z%]+)$"
+)
+
+
+def result_url_parts(url: str) -> dict[str, str]:
+    """The parts of a result URL, which must have the live shape (see RESULT_URL)."""
+    found = RESULT_URL.match(url)
+    assert found is not None, f"not a signed result URL: {url}"
+    return found.groupdict()
+
+
+def result_url_for(server: MockServer, task_id: str, index: int) -> str:
+    """The URL the fake would hand out for image `index` (from 0) of a finished task, whether
+    or not that image exists: for reaching an object with a signature that holds."""
+    return server.result_url(task_id, index)
 
 
 def assert_schema_conformance(server: MockServer) -> None:

@@ -7,6 +7,7 @@ from the main thread as it would there, and SIGTERM stops it.
 
 from __future__ import annotations
 
+import base64
 import gc
 import logging
 import os
@@ -260,3 +261,50 @@ def test_the_documented_example_scenario_is_valid() -> None:
     rules, seed = checked(read_file(ROOT / "examples" / "chaos.yaml"))
     assert seed == 42
     assert [rule.outcome.kind for rule in rules] == ["failed", "partial", "error", "lost", "delay"]
+
+
+def test_serve_sends_retry_after_only_when_asked() -> None:
+    for flags, expected in (((), None), (("--retry-after",), "1")):
+        with serve("--time-scale", "0", "--quiet", *flags) as (process, url):
+            answers = [
+                httpx.post(url + CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS) for _ in range(3)
+            ]
+            _stop(process, signal.SIGTERM)
+        assert [answer.status_code for answer in answers] == [200, 200, 429]
+        assert answers[2].headers.get("Retry-After") == expected
+        assert_conforms("create_task", answers[2])
+
+
+LONG_KEY = "sk-5f0e4d3c2b1a09f8e7d6c5b4a3928170"
+
+
+def test_no_api_key_leaves_the_server_in_clear() -> None:
+    headers = {**SUBMIT_HEADERS, "Authorization": f"Bearer {LONG_KEY}"}
+    with serve("--time", "manual", "--seed", "1") as (process, url):
+        created = httpx.post(url + CREATE_PATH, json=BODY, headers=headers)
+        assert created.status_code == 200
+        answers = [
+            httpx.get(url + "/_mockscope/journal", params={"api_key": LONG_KEY}),
+            httpx.get(url + "/_mockscope/tasks", params={"account": LONG_KEY}),
+            httpx.get(url + "/_mockscope/scenarios"),
+            httpx.get(
+                url + "/api/v1/uploads",
+                params={"action": "getPolicy", "model": "wanx-v1"},
+                headers=headers,
+            ),
+        ]
+        log = _stop(process, signal.SIGTERM)
+    assert all(answer.status_code == 200 for answer in answers)
+    for answer in answers:
+        assert LONG_KEY not in answer.text
+        assert (
+            LONG_KEY
+            not in base64.b64decode(answer.json().get("data", {}).get("policy", "")).decode()
+        )
+    journal, tasks = answers[0].json(), answers[1].json()
+    assert {entry["account"] for entry in journal["entries"]} == {"sk-…8170"}
+    assert [entry["account"] for entry in tasks["accounts"]] == ["sk-…8170"]
+    assert LONG_KEY not in log
+    assert '"GET /_mockscope/journal?api_key=sk-…8170 HTTP/1.1" 200' in log
+    assert '"GET /_mockscope/tasks?account=sk-…8170 HTTP/1.1" 200' in log
+    assert "Traceback" not in log

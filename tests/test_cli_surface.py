@@ -39,6 +39,7 @@ ENVIRONMENT = {
     "keepalive_timeout": ("30", 30.0),
     "max_connections": ("7", 7),
     "header_scenarios": ("false", False),
+    "retry_after": ("true", True),
 }
 
 

@@ -6,7 +6,8 @@ really is many requests at one instant, interleaved by the server as it pleases)
 every submitter is waiting out a Retry-After, the clock jumps to the earliest wake-up. No test
 waits in real time, and the boundaries are hit exactly: a retry arrives precisely when its
 Retry-After says, and arrivals are staggered so that they do not line up with whole seconds.
-What is checked is the server's own record of accepted submissions.
+What is checked is the server's own record of accepted submissions. The submitters pace
+themselves by Retry-After, which the fake sends only when asked to (`Limits(retry_after=True)`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TypeVar
 
 import aiohttp
 
-from mockscope import ManualClock, MockServer
+from mockscope import Limits, ManualClock, MockServer
 from tests.support import CREATE_PATH, assert_schema_conformance, headers_for
 
 BODY = {"model": "wanx-v1", "input": {"prompt": "a cat"}, "parameters": {"n": 1}}
@@ -105,7 +106,9 @@ def test_64_concurrent_submitters_never_get_more_than_2_per_sliding_second() -> 
             await timeline.run(*(submit_until_accepted(session, k, refusals) for k in range(64)))
         return refusals
 
-    with MockServer(clock=clock, validate_responses=True) as server:
+    with MockServer(
+        clock=clock, limits=Limits(retry_after=True), validate_responses=True
+    ) as server:
         refusals = asyncio.run(run(server))
         accepted = [task.submit_ms for task in server.tasks()]
         assert_schema_conformance(server)
@@ -143,7 +146,9 @@ def test_a_submitter_that_waits_retry_after_is_never_refused_again() -> None:
         async with aiohttp.ClientSession(server.url) as session:
             return await timeline.run(*(paced(session, k) for k in range(8)))
 
-    with MockServer(clock=clock, validate_responses=True) as server:
+    with MockServer(
+        clock=clock, limits=Limits(retry_after=True), validate_responses=True
+    ) as server:
         outcomes = asyncio.run(run(server))
         assert_schema_conformance(server)
     assert all(outcome for outcome in outcomes), "each account was throttled at least once"

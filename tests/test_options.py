@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from mockscope import (
@@ -87,13 +89,14 @@ def test_every_option_is_described_once_and_offered_where_it_says() -> None:
     assert len(names) == len(set(names))
     assert all(spec.help and spec.expected for spec in specs(PluginOptions))
     assert {spec.name for spec in MARKER_OPTIONS} == {
-        "time", "time_scale", "start_time", "timing", "limits", "api_keys", "accounts", "seed",
-        "scenario", "sdk_sleep",
+        "time", "time_scale", "start_time", "timing", "limits", "retry_after", "api_keys",
+        "accounts", "seed", "scenario", "sdk_sleep",
     }  # fmt: skip
     assert [spec.cli.flag for spec in CLI_OPTIONS if spec.cli] == [
-        "--time", "--time-scale", "--start-time", "--api-key", "--seed", "--scenario",
-        "--journal-size", "--host", "--port", "--public-url", "--control-token", "--header-timeout",
-        "--keepalive-timeout", "--max-connections", "--header-scenarios/--no-header-scenarios",
+        "--time", "--time-scale", "--start-time", "--retry-after/--no-retry-after", "--api-key",
+        "--seed", "--scenario", "--journal-size", "--host", "--port", "--public-url",
+        "--control-token", "--header-timeout", "--keepalive-timeout", "--max-connections",
+        "--header-scenarios/--no-header-scenarios",
     ]  # fmt: skip
     time_option = next(spec for spec in MARKER_OPTIONS if spec.name == "time")
     assert [default_of(time_option, where) for where in ("server", "marker", "cli")] == [
@@ -111,3 +114,13 @@ def test_the_server_keeps_the_options_it_was_built_from() -> None:
     assert isinstance(server.clock, JumpingClock)
     with pytest.raises(TypeError, match="keyword options only"):
         MockServer(Options())  # type: ignore[call-arg]
+
+
+def test_retry_after_is_an_option_that_turns_it_on_over_any_limits() -> None:
+    assert MockServer().limits.retry_after is False
+    assert MockServer(retry_after=True).limits == Limits(retry_after=True)
+    unlimited = MockServer(retry_after=True, limits=Limits.unlimited()).limits
+    assert unlimited == replace(Limits.unlimited(), retry_after=True)
+    assert MockServer(limits=Limits(retry_after=True)).limits.retry_after is True
+    with pytest.raises(OptionError, match="retry_after"):
+        MockServer(retry_after="yes")  # type: ignore[arg-type]

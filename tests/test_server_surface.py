@@ -74,7 +74,7 @@ def test_scenario_rules_are_set_added_read_and_cleared(server: MockServer) -> No
     kinds = [(rule.outcome.kind, rule.times) for rule in server.rules]
     assert kinds == [("failed", "always"), ("error", "once")]
     assert isinstance(server.rules, tuple), "read-only: change rules through the methods"
-    with pytest.raises(ScenarioError, match=r"^rule\.outcome: 'explode' is not one of"):
+    with pytest.raises(ScenarioError, match=r"^Parameter `rule\.outcome` must be one of"):
         server.add_rule("explode")
     assert len(server.rules) == 2, "a malformed rule is not added"
     server.clear_scenario()

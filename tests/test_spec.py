@@ -23,8 +23,8 @@ def _openapi_operations() -> dict[str, tuple[str, str]]:
 
 
 def _as_openapi_path(aiohttp_path: str) -> str:
-    # aiohttp spells the image file as `{index:\d{1,9}}.png`; OpenAPI calls it `{file_name}`.
-    return re.sub(r"\{index:[^}]*\}\}?\.png", "{file_name}", aiohttp_path)
+    # aiohttp spells a parameter with its pattern, `{key:.+}`; OpenAPI as `{key}`.
+    return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", aiohttp_path)
 
 
 def _served() -> dict[str, tuple[str, str]]:

@@ -29,6 +29,10 @@ class Backend:
         self.clock = state.clock
         self.journal = state.journal
         self.scenario = state.scenario
+        #: The result objects: their signed URLs and how a request for one is judged.
+        self.objects = state.objects
+        #: Who is who: how an account may be shown outside the server.
+        self.directory = state.directory
 
 
 def with_overrides(config: BackendConfig, **overrides: Any) -> BackendConfig:

@@ -13,11 +13,13 @@ from types import MappingProxyType
 from mockscope.backend.state import State
 from mockscope.domain import errors
 from mockscope.domain.identity import Caller
+from mockscope.domain.images import Rendered
 from mockscope.domain.lifecycle import TaskStatus
 from mockscope.domain.listing import ListQuery, TaskPage, list_tasks
 from mockscope.domain.operations import Operation
 from mockscope.domain.tasks import Task, TaskRequest, TaskView
 from mockscope.domain.uploads import Certificate, UploadForm
+from mockscope.domain.urls import check_input_url
 from mockscope.scenarios.rules import Call, DeclaredOutcome, Rule
 from mockscope.scenarios.shaping import shape_task
 
@@ -34,6 +36,8 @@ class ImageSpec:
     height: int
     prompt: str
     seed: int
+    #: When the image was made (its task's end): its Last-Modified.
+    made_ms: int = 0
 
 
 class ResultGone(Exception):
@@ -168,11 +172,20 @@ class Operations:
         dimensions = task.request.dimensions
         assert dimensions is not None, "a SUCCEEDED task always has a supported size"
         width, height = dimensions
-        return ImageSpec(width, height, task.request.prompt, task.image_seed(index))
+        assert view.end_ms is not None
+        return ImageSpec(width, height, task.request.prompt, task.image_seed(index), view.end_ms)
 
     def render(self, spec: ImageSpec) -> bytes:
         """The PNG for an image spec; thread-safe, so it can run off the event loop."""
-        return self._state.images.render(spec.width, spec.height, spec.prompt, spec.seed)
+        return self.rendered(spec).png
+
+    def rendered(self, spec: ImageSpec) -> Rendered:
+        """The image for a spec with its MD5; thread-safe, so it can run off the event loop."""
+        return self._state.images.rendered(spec.width, spec.height, spec.prompt, spec.seed)
+
+    def cached_image(self, spec: ImageSpec) -> Rendered | None:
+        """The image if it was rendered lately: no need to leave the event loop for it."""
+        return self._state.images.cached(spec.width, spec.height, spec.prompt, spec.seed)
 
     def upload_certificate(self, caller: Caller, model: str) -> Certificate:
         """A certificate to upload one or more files for `model` (getPolicy)."""
@@ -187,9 +200,12 @@ class Operations:
     # -- internals ------------------------------------------------------------------------------
 
     def _throttle(self, operation: Operation, caller: Caller, now: int, model: str = "") -> None:
-        decision = self._limiter.check(operation, caller.account, now, model)
+        limiter = self._limiter
+        decision = limiter.check(operation, caller.account, now, model)
         if not decision.allowed:
-            raise errors.RateQuotaExceeded(decision.retry_after_ms / 1000)
+            # Retry-After only when asked for: the live service sends none.
+            retry_after = decision.retry_after_ms / 1000 if limiter.limits.retry_after else None
+            raise errors.RateQuotaExceeded(retry_after)
 
     def _task_outcome(
         self,
@@ -204,8 +220,12 @@ class Operations:
     def _check_reference(
         self, caller: Caller, reference: str | None, resolve_oss: bool, now: int
     ) -> None:
-        """An `oss://` reference must be asked to be resolved, and name a current upload."""
-        if reference is None or not reference.startswith("oss://"):
+        """A reference is a URL; an `oss://` one must be asked to be resolved, and name a
+        current upload."""
+        if reference is None:
+            return
+        check_input_url(reference)
+        if not reference.startswith("oss://"):
             return
         if not resolve_oss:
             raise errors.InvalidParameter(errors.OSS_UNRESOLVED_MESSAGE)

@@ -7,6 +7,8 @@ task's plan moves (its queue is redrawn, its expiry follows) lives here, once.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass, field
 
 from mockscope.domain.accounts import AccountSpec
@@ -16,6 +18,7 @@ from mockscope.domain.ids import IdSource
 from mockscope.domain.images import ImageCache
 from mockscope.domain.journal import Journal
 from mockscope.domain.lifecycle import Timing
+from mockscope.domain.objects import ResultObjects
 from mockscope.domain.ratelimit import Limits, RateLimiter
 from mockscope.domain.store import TaskStore
 from mockscope.domain.tasks import Task
@@ -63,7 +66,12 @@ class State:
         self.limiter = RateLimiter(config.limits)
         self.store = TaskStore(config.retention_ms, config.limits.concurrency)
         self.journal = Journal(config.journal_size)
-        self.uploads = Uploads(secret=f"mockscope/{config.seed}/{id(self)}".encode())
+        secret = _server_secret(config.seed)
+        self.uploads = Uploads(secret=secret + b"/uploads")
+        #: Names, signs and checks result URLs (the same ones for a seed, run after run).
+        self.objects = ResultObjects(
+            secret + b"/results", _oss_access_key_id(secret), config.retention_ms
+        )
         #: One Scenario for the service's whole life: installing rules replaces its contents.
         self.scenario = Scenario(*self._seeded(config.scenario or ScenarioRules()))
         self.images = ImageCache()
@@ -112,3 +120,17 @@ class State:
         """A task's plan was moved by hand: its queue and its expiry follow."""
         self.store.rescheduled(task)
         self.replan(task.account, now_ms)
+
+
+def _server_secret(seed: int | None) -> bytes:
+    """What a server signs with: from the seed (the same URLs run after run), else random."""
+    if seed is None:
+        return secrets.token_bytes(32)
+    return hashlib.sha256(f"mockscope/secret/{seed}".encode()).digest()
+
+
+def _oss_access_key_id(secret: bytes) -> str:
+    """An id shaped like a live OSSAccessKeyId (LTAI5t + 18 characters) that says it is the
+    fake's: the signed result URLs carry it."""
+    tail = hashlib.sha256(secret + b"/access-key-id").hexdigest()[:9]
+    return f"LTAI5tMockscope{tail}"

@@ -81,8 +81,9 @@ class RateQuotaExceeded(DashScopeError):
     code = "Throttling.RateQuota"
     default_message = "Requests rate limit exceeded, please try again later."
 
-    def __init__(self, retry_after_s: float, message: str | None = None) -> None:
+    def __init__(self, retry_after_s: float | None = None, message: str | None = None) -> None:
         super().__init__(message)
+        #: When the refused call could go through, if the answer is to say so (Retry-After).
         self.retry_after_s = retry_after_s
 
 

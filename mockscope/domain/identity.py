@@ -26,6 +26,7 @@ class Directory:
 
     def __init__(self, api_keys: Iterable[str] | None, accounts: Iterable[AccountSpec]) -> None:
         accounts = tuple(accounts)
+        self._named = frozenset(spec.name for spec in accounts)
         self._by_key = {key: spec.name for spec in accounts for key in spec.api_keys}
         self._by_workspace = {ws: spec.name for spec in accounts for ws in spec.workspaces}
         self._accepted: frozenset[str] | None = None
@@ -44,6 +45,11 @@ class Directory:
             self._known.clear()
         self._known[(authorization, workspace)] = caller
         return caller
+
+    def shown(self, account: str) -> str:
+        """An account as it may leave the server: a configured account by its name, an account
+        that is just its key (the default) by the key masked."""
+        return account if account in self._named else masked_key(account)
 
     def _authenticate(self, authorization: str | None, workspace: str | None) -> Caller:
         if not authorization or not authorization.strip():
@@ -67,6 +73,17 @@ class Directory:
 
 #: The only region the fake serves; listings report it for every task.
 REGION = "cn-beijing"
+
+
+def masked_key(api_key: str) -> str:
+    """An API key as it may be shown: its `sk-` prefix and, for a key long enough to keep them
+    secret, its last four characters (`sk-…abcd`); a short key shows nothing but the prefix.
+
+    No key leaves the server in clear: the journal and task listings of the control plane and
+    the log lines show keys only this way (or as a configured account's name)."""
+    prefix = "sk-" if api_key.startswith("sk-") else ""
+    tail = api_key[-4:] if len(api_key) - len(prefix) >= 16 else ""
+    return f"{prefix}…{tail}"
 
 
 def numeric_id(name: str, digits: int = 16) -> str:

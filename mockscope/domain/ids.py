@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import random
+import re
+
+#: The shape of every request id recorded from the live service (see IdSource).
+REQUEST_ID_PATTERN = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-9[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+)
 
 
 class IdSource:
-    """Task ids (UUIDv4, as the live API issues) and request ids (UUID-shaped, not v4).
+    """Task ids (UUIDv4, as the live API issues) and request ids shaped like the service's.
+
+    Every request id recorded from the live service reads `xxxxxxxx-xxxx-9xxx-[89ab]xxx-…`:
+    UUID-shaped, with 9 where a UUID's version goes and the RFC 4122 variant (fact sheet §4;
+    e.g. `33da8e6b-1309-9a44-be83-352165959608`, `4d496c94-1389-9ca9-a92a-3e732f675686`).
 
     Each kind of value has its own stream, so the n-th task id of a seed is the same however
     many reads (and so request ids) happened in between.
@@ -33,7 +43,10 @@ class IdSource:
         return _hyphenate(bits)
 
     def request_id(self) -> str:
-        return _hyphenate(self._requests.getrandbits(128))
+        bits = self._requests.getrandbits(128)
+        bits = (bits & ~(0xF000 << 64)) | (0x9000 << 64)
+        bits = (bits & ~(0xC000 << 48)) | (0x8000 << 48)
+        return _hyphenate(bits)
 
     def image_seed(self) -> int:
         """A seed for a task that did not ask for one, as the service picks one itself."""

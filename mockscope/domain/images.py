@@ -5,10 +5,12 @@ Images are rendered when downloaded, never stored per task; a small cache keeps 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import random
 from collections import OrderedDict
+from dataclasses import dataclass
 from threading import Lock
 
 #: Painting at this size and scaling up keeps rendering cheap; the caption is drawn full size.
@@ -41,24 +43,50 @@ def _colour(rng: random.Random) -> tuple[int, int, int]:
     return rng.randrange(256), rng.randrange(256), rng.randrange(256)
 
 
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A rendered image as object storage serves it: the bytes and their MD5, which OSS gives
+    as the ETag of a simply uploaded object (`"D80CF0E5BE2436514894D64B2BCFB2AE"`, upper-case
+    hex in quotes) and as its Content-MD5 (base64)."""
+
+    png: bytes
+    etag: str
+    content_md5: str
+
+    @classmethod
+    def of(cls, png: bytes) -> Rendered:
+        md5 = hashlib.md5(png).digest()
+        return cls(png, f'"{md5.hex().upper()}"', base64.b64encode(md5).decode())
+
+
 class ImageCache:
     """A small least-recently-used cache of rendered images, bounded by count."""
 
     def __init__(self, capacity: int = 16) -> None:
         self._capacity = capacity
-        self._images: OrderedDict[tuple[int, int, str, int], bytes] = OrderedDict()
+        self._images: OrderedDict[tuple[int, int, str, int], Rendered] = OrderedDict()
         self._lock = Lock()
 
-    def render(self, width: int, height: int, prompt: str, seed: int) -> bytes:
+    def cached(self, width: int, height: int, prompt: str, seed: int) -> Rendered | None:
+        """The image if it is in the cache: a lookup cheap enough for the event loop."""
         key = (width, height, prompt, seed)
         with self._lock:
-            cached = self._images.get(key)
-            if cached is not None:
+            found = self._images.get(key)
+            if found is not None:
                 self._images.move_to_end(key)
-                return cached
-        png = render_png(width, height, prompt, seed)
+            return found
+
+    def rendered(self, width: int, height: int, prompt: str, seed: int) -> Rendered:
+        """The image, rendered now if it is not cached (milliseconds of CPU)."""
+        found = self.cached(width, height, prompt, seed)
+        if found is not None:
+            return found
+        image = Rendered.of(render_png(width, height, prompt, seed))
         with self._lock:
-            self._images[key] = png
+            self._images[(width, height, prompt, seed)] = image
             while len(self._images) > self._capacity:
                 self._images.popitem(last=False)
-        return png
+        return image
+
+    def render(self, width: int, height: int, prompt: str, seed: int) -> bytes:
+        return self.rendered(width, height, prompt, seed).png

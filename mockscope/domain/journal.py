@@ -145,7 +145,12 @@ class Journal:
         return problems
 
     def retry_after_ignored(self) -> list[str]:
-        """Calls made by a key sooner after a 429 than its Retry-After allowed."""
+        """Calls made by a key sooner after a 429 than its Retry-After allowed.
+
+        Only 429s that carried Retry-After count, and the fake sends it only when asked to
+        (`Limits(retry_after=True)`, `mockscope serve --retry-after`): by default, as the live
+        service, it sends none, and this check finds nothing.
+        """
         problems = []
         throttled: dict[tuple[str | None, Operation], Entry] = {}
         for entry in self.entries():

@@ -97,6 +97,11 @@ class Limits:
     create_per_model: Mapping[str, int | None] = field(default_factory=dict)
     #: Tasks one account may have running at once; the rest wait PENDING.
     concurrency: int = 1
+    #: Send `Retry-After` with a 429. Off by default: no recording shows the live service
+    #: sending it (wan family facts §5), so clients must not be trained to rely on it. Turn it
+    #: on to exercise a client that honours it; the journal's `retry_after_ignored` check
+    #: needs it, since it compares each retry with the Retry-After that was sent.
+    retry_after: bool = False
 
     def __post_init__(self) -> None:
         rates = [

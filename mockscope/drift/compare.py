@@ -65,6 +65,9 @@ def compare_normals(name: str, target: Normal, fake: Normal) -> list[Difference]
         if any(path.startswith(array + "[]") for array in empty):
             continue  # one side's list was empty: its items have no shape to compare
         differ(f"field `{path}`", target.fields.get(path, ABSENT), fake.fields.get(path, ABSENT))
+    for path in sorted(set(target.shapes) & set(fake.shapes)):
+        # Only where both sides have the value: a missing field is reported above already.
+        differ(f"shape of `{path}`", target.shapes[path], fake.shapes[path])
     return found
 
 

@@ -2,19 +2,34 @@
 
 Values that differ on every call (ids, times, URLs, counts) are dropped; what stays is the
 HTTP status, the error code, the task status (and, polled, the sequence of statuses), the set
-of fields with their JSON types, and the headers clients act on: the media type, X-Request-ID on
-errors (documented there) and Retry-After on 429. Error messages are kept for the report but
-not compared: the service rewords them, and no client may depend on their text.
+of fields with their JSON types, the shapes of the values clients take apart (URLs, request
+ids), and the headers clients act on: the media type, X-Request-ID on errors (documented there),
+Retry-After on 429 and the gateway's timing headers on success. Error messages are kept for the
+report but not compared: the service rewords them, and no client may depend on their text.
+
+A URL's shape is its file extension and its query's parameter names in order, with `Expires`
+told apart as epoch seconds: a live signed result URL (`https://dashscope-result-bj.oss-…/1d/d4/
+…/<uuid>-1.png?Expires=1709372335&OSSAccessKeyId=LTAI…&Signature=…`) and the fake's (`http://
+127.0.0.1:8080/results/…-1.png?Expires=…&OSSAccessKeyId=…&Signature=…`) have the same shape,
+`url .png?Expires=<epoch>&OSSAccessKeyId=…&Signature=…`; an unsigned one does not.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+from urllib.parse import parse_qsl, urlsplit
 
+from mockscope.domain.ids import REQUEST_ID_PATTERN
 from mockscope.drift.runner import ProbeRun
 from mockscope.drift.wire import Response
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+#: Headers the gateway adds to every answer of a DashScope route (fact sheet §4).
+TIMING_HEADERS = ("req-cost-time", "req-arrive-time", "resp-start-time")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +46,8 @@ class Normal:
     headers: Mapping[str, str] = field(default_factory=dict)
     sequence: tuple[str, ...] = ()
     message: str = ""
+    #: JSON path -> the shape of its string values, for those with one (URLs, request ids).
+    shapes: Mapping[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
         """`401 InvalidApiKey`, `200 RUNNING → SUCCEEDED`, `0 (no answer)`..."""
@@ -56,17 +73,7 @@ def normalize(outcome: ProbeRun) -> Normal:
     normal = normalize_response(response)
     if not outcome.probe.poll:
         return normal
-    return Normal(
-        normal.status,
-        normal.error_code,
-        normal.task_status,
-        normal.task_code,
-        normal.fields,
-        normal.empty_arrays,
-        normal.headers,
-        outcome.sequence,
-        normal.message,
-    )
+    return replace(normal, sequence=outcome.sequence)
 
 
 def normalize_response(response: Response) -> Normal:
@@ -79,7 +86,8 @@ def normalize_response(response: Response) -> Normal:
         return Normal(response.status, fields={"$": kind}, headers=headers)
     fields: dict[str, str] = {}
     empty: set[str] = set()
-    _walk(document, "", fields, empty)
+    shapes: dict[str, str] = {}
+    _walk(document, "", fields, empty, shapes)
     error_code = task_status = task_code = None
     message = ""
     if isinstance(document, dict):
@@ -100,6 +108,7 @@ def normalize_response(response: Response) -> Normal:
         frozenset(empty),
         headers,
         message=message,
+        shapes=shapes,
     )
 
 
@@ -108,10 +117,42 @@ def _headers(response: Response) -> dict[str, str]:
     media_type = content_type.split(";")[0].strip().lower() if content_type else "absent"
     headers = {"content-type": media_type}
     if response.status >= 400:
-        headers["x-request-id"] = "present" if "x-request-id" in response.headers else "absent"
+        request_id = response.headers.get("x-request-id")
+        headers["x-request-id"] = "absent" if request_id is None else id_shape(request_id)
     if response.status == 429:
         headers["retry-after"] = "present" if "retry-after" in response.headers else "absent"
+    if 200 <= response.status < 300:
+        for name in TIMING_HEADERS:
+            headers[name] = "present" if name in response.headers else "absent"
     return headers
+
+
+def id_shape(value: str) -> str:
+    """`request-id` (the shape every recorded request id has), `uuid`, or `text`."""
+    if REQUEST_ID_PATTERN.match(value):
+        return "request-id"
+    return "uuid" if _UUID.match(value) else "text"
+
+
+def url_shape(value: str) -> str | None:
+    """The shape of an http(s) URL (see the module docstring), or None for anything else."""
+    if not value.startswith(("http://", "https://")):
+        return None
+    parts = urlsplit(value)
+    suffix = PurePosixPath(parts.path).suffix
+    shape = f"url {suffix or '(no extension)'}"
+    if not parts.query:
+        return shape
+    names = []
+    for name, text in parse_qsl(parts.query, keep_blank_values=True):
+        names.append(f"{name}=<epoch>" if name == "Expires" and text.isdigit() else f"{name}=…")
+    return f"{shape}?{'&'.join(names)}"
+
+
+def _shape(value: str, key: str) -> str | None:
+    if key == "request_id":
+        return id_shape(value)
+    return url_shape(value)
 
 
 def _json(body: bytes) -> object | None:
@@ -144,7 +185,9 @@ def json_type(value: object) -> str:
     return "object"
 
 
-def _walk(value: object, path: str, fields: dict[str, str], empty: set[str]) -> None:
+def _walk(
+    value: object, path: str, fields: dict[str, str], empty: set[str], shapes: dict[str, str]
+) -> None:
     """Record the type at `path`, then the fields below it; array items share one path."""
     here = path or "$"
     kind = json_type(value)
@@ -152,11 +195,16 @@ def _walk(value: object, path: str, fields: dict[str, str], empty: set[str]) -> 
     if known is not None and kind not in known.split("|"):
         kind = "|".join(sorted({*known.split("|"), kind}))
     fields[here] = kind
-    if isinstance(value, dict):
+    if isinstance(value, str):
+        shape = _shape(value, here.rsplit(".", 1)[-1])
+        if shape is not None:
+            seen = shapes.get(here)
+            shapes[here] = shape if seen in (None, shape) else "|".join(sorted({seen, shape}))
+    elif isinstance(value, dict):
         for key, child in value.items():
-            _walk(child, f"{path}.{key}" if path else str(key), fields, empty)
+            _walk(child, f"{path}.{key}" if path else str(key), fields, empty, shapes)
     elif isinstance(value, list):
         if not value:
             empty.add(here)
         for item in value:
-            _walk(item, f"{path}[]" if path else "$[]", fields, empty)
+            _walk(item, f"{path}[]" if path else "$[]", fields, empty, shapes)

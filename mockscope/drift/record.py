@@ -25,7 +25,16 @@ FORMAT = "mockscope-drift-exchanges"
 VERSION = 1
 REDACTED = "<redacted>"
 #: Response headers worth keeping: the ones the comparison looks at.
-KEPT_HEADERS = ("content-type", "x-request-id", "retry-after")
+KEPT_HEADERS = (
+    "content-type",
+    "x-request-id",
+    "retry-after",
+    "req-cost-time",
+    "req-arrive-time",
+    "resp-start-time",
+)
+#: Query parameters of signed URLs whose values are kept (not secret, and part of the shape).
+KEPT_QUERY = frozenset({"Expires"})
 #: JSON fields whose values are credentials or identify the account.
 SECRET_FIELDS = frozenset(
     {
@@ -91,9 +100,20 @@ class Redactor:
             if key.lower() in SECRET_FIELDS:
                 return REDACTED
             if "://" in value and "?" in value:
-                value = value.split("?", 1)[0] + "?" + REDACTED
+                value = _redact_query(value)
             return self.text(value)
         return value
+
+
+def _redact_query(url: str) -> str:
+    """The URL with its query's values redacted (OSS signatures, key ids), its names kept, so
+    that a recorded signed URL keeps its shape (see normalize.url_shape)."""
+    base, _, query = url.partition("?")
+    pairs = []
+    for pair in query.split("&"):
+        name, equals, value = pair.partition("=")
+        pairs.append(f"{name}{equals}{value if name in KEPT_QUERY else REDACTED}")
+    return f"{base}?{'&'.join(pairs)}"
 
 
 # -- writing and reading ------------------------------------------------------------------------

@@ -40,8 +40,9 @@ def render(data: ReportInput) -> str:
         f"- result: {verdict}",
         "",
         "Compared: HTTP status, error code, task status and status sequence, the set of fields "
-        "and their JSON types, Content-Type, X-Request-ID on errors, Retry-After on 429. "
-        "Not compared: ids, times, URLs, counts, error messages.",
+        "and their JSON types, the shapes of URLs (extension, signed query) and request ids, "
+        "Content-Type, X-Request-ID on errors, Retry-After on 429, the timing headers on "
+        "success. Not compared: the values of ids, times, URLs and counts, error messages.",
         "",
         "## Differences",
         "",

@@ -29,17 +29,28 @@ ROUTES: tuple[tuple[str, str, ApiHandler, Operation], ...] = (
     ("POST", CREATE_PATH, handlers.create_task, Operation.CREATE),
     ("GET", f"{API}/tasks", handlers.list_tasks, Operation.LIST),
     ("POST", f"{API}/tasks/{{task_id}}/cancel", handlers.cancel_task, Operation.CANCEL),
-    ("GET", storage.RESULT_PATH, storage.download_result, Operation.DOWNLOAD),
+    ("GET", "/results/{key:[\\s\\S]+}", storage.download_result, Operation.DOWNLOAD),
     ("GET", f"{API}/uploads", storage.get_upload_policy, Operation.UPLOAD),
     ("POST", storage.UPLOAD_PATH, storage.upload_file, Operation.UPLOAD),
 )
+#: Content-Type of each DashScope route's JSON answers, as recorded (fact sheet §4: the submit
+#: and upload-policy answers say `application/json`, the task routes
+#: `application/json;charset=UTF-8`). Object storage's routes are not listed: they are not
+#: DashScope answers.
+CONTENT_TYPES = {
+    CREATE_PATH: "application/json",
+    f"{API}/tasks/{{task_id}}": "application/json;charset=UTF-8",
+    f"{API}/tasks": "application/json;charset=UTF-8",
+    f"{API}/tasks/{{task_id}}/cancel": "application/json;charset=UTF-8",
+    f"{API}/uploads": "application/json",
+}
 #: The operationId in openapi.yaml of each API route, by path.
 OPERATION_IDS = {
     f"{API}/tasks/{{task_id}}": "get_task",
     CREATE_PATH: "create_task",
     f"{API}/tasks": "list_tasks",
     f"{API}/tasks/{{task_id}}/cancel": "cancel_task",
-    storage.RESULT_PATH: "download_result",
+    "/results/{key:[\\s\\S]+}": "download_result",
     f"{API}/uploads": "get_upload_policy",
     storage.UPLOAD_PATH: "upload_file",
 }
@@ -78,11 +89,14 @@ def create_app(
     app[WAITERS] = set()
     app[HEADER_SCENARIOS] = header_scenarios
     app.on_shutdown.append(_let_go_of_waiters)
-    bodies = TaskBodies()
+    bodies = TaskBodies(backend.objects)
     for method, path, handler, operation in ROUTES:
-        answer = api_route(operation, handler, backend, bodies)
+        answer = api_route(operation, handler, backend, bodies, CONTENT_TYPES.get(path))
         operation_id = OPERATION_IDS[path]
-        if not path.startswith(API):
+        if not path.startswith(API) and method == "GET":
+            # Object storage answers HEAD as well (judged on its own signature).
+            app.router.add_get(path, answer, name=operation_id, allow_head=True)
+        elif not path.startswith(API):
             app.router.add_route(method, path, answer, name=operation_id)
         elif "{" in path:
             # One pattern with an optional slash: each dynamic route costs a regex per start.

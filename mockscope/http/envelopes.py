@@ -68,10 +68,13 @@ STORAGE_STATUS_BY_CODE: dict[str, int] = {
     "MalformedPOSTRequest": 400,
     "EntityTooLarge": 400,
     "AccessDenied": 403,
+    "InvalidAccessKeyId": 403,
     "SignatureDoesNotMatch": 403,
     "QuotaExceeded": 403,
     "NoSuchKey": 404,
     "FileAlreadyExists": 409,
+    "PreconditionFailed": 412,
+    "InvalidRange": 416,
 }
 
 
@@ -133,7 +136,7 @@ def error_response(request: web.Request, status: int, code: str, message: str) -
 
 def dashscope_error_response(request: web.Request, error: errors.DashScopeError) -> web.Response:
     response = error_response(request, status_for(error), error.code, error.message)
-    if isinstance(error, errors.RateQuotaExceeded):
+    if isinstance(error, errors.RateQuotaExceeded) and error.retry_after_s is not None:
         response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after_s)))
     return response
 
@@ -177,20 +180,31 @@ def router_error(request: web.Request, http_error: web.HTTPException) -> web.Res
     return error_response(request, http_error.status, code, http_error.text or http_error.reason)
 
 
-def storage_error(request: web.Request, code: str, message: str) -> web.Response:
-    """An OSS-style XML error document, with the status its code travels with."""
-    request_id = request.app[BACKEND].api.new_request_id().replace("-", "").upper()[:24]
+def oss_request_id(request: web.Request) -> str:
+    """An OSS request id: 24 upper-case hex digits (e.g. `559CC9BDC755F95A64485981`)."""
+    return request.app[BACKEND].api.new_request_id().replace("-", "").upper()[:24]
+
+
+def storage_error(
+    request: web.Request, code: str, message: str, details: tuple[tuple[str, str], ...] = ()
+) -> web.Response:
+    """An OSS-style XML error document, with the status its code travels with; `details` are
+    the extra elements some errors carry (`Expires` and `ServerTime` for an expired URL,
+    `StringToSign` and `SignatureProvided` for a bad signature)."""
+    request_id = oss_request_id(request)
+    extra = "".join(f"  <{name}>{escape(value)}</{name}>\n" for name, value in details)
     document = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         "<Error>\n"
         f"  <Code>{code}</Code>\n"
-        f"  <Message>{message}</Message>\n"
+        f"  <Message>{escape(message)}</Message>\n"
+        f"{extra}"
         f"  <RequestId>{request_id}</RequestId>\n"
         f"  <HostId>{escape(request.host)}</HostId>\n"
         f"  <Key>{escape(request.path.lstrip('/'))}</Key>\n"
         "</Error>\n"
     )
-    headers = {"x-oss-request-id": request_id}
+    headers = {"x-oss-request-id": request_id, "Server": "AliyunOSS"}
     status = STORAGE_STATUS_BY_CODE.get(code, 400)
     return web.Response(
         text=document, status=status, content_type="application/xml", headers=headers

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from multidict import istr
 
 from mockscope.backend import Backend
 from mockscope.domain import errors
@@ -56,16 +57,26 @@ ApiHandler = Callable[[web.Request, Note], Awaitable[web.StreamResponse]]
 
 
 def api_route(
-    operation: Operation, handler: ApiHandler, backend: Backend, bodies: TaskBodies
+    operation: Operation,
+    handler: ApiHandler,
+    backend: Backend,
+    bodies: TaskBodies,
+    content_type: str | None = None,
 ) -> Handler:
     """An API handler for one app's backend, answering every error as an envelope and
-    journaling the call."""
+    journaling the call.
+
+    With a `content_type` (the DashScope routes; not object storage's), every JSON answer is
+    sent with that Content-Type and the gateway's timing headers, as the service sends them.
+    """
+    clock = backend.clock
 
     @functools.wraps(handler)
     async def answer(request: web.Request) -> web.StreamResponse:
         noted = Note(backend, bodies)
         status = NO_ANSWER
         response: web.StreamResponse | None = None
+        arrived = clock.now_ms()
         try:
             try:
                 response = await handler(request, noted)
@@ -73,12 +84,46 @@ def api_route(
                 response = _failure(request, error)
             if not isinstance(response, DroppedResponse):
                 status = response.status
+                if content_type is not None:
+                    started = clock.now_ms()
+                    if clock.jumps:
+                        # A jumping clock moves to a task's end on a read: that is time the
+                        # client spent waiting before it, not time the answer took.
+                        arrived = started
+                    _as_the_gateway_sends_it(response, content_type, arrived, started)
             return response
         finally:
             # Journaled even when the answer never goes out (dropped, or the client gave up).
             _journal(operation, noted, status, response)
 
     return answer
+
+
+def _as_the_gateway_sends_it(
+    response: web.StreamResponse, content_type: str, arrived_ms: int, started_ms: int
+) -> None:
+    """The recorded headers of a DashScope answer (fact sheet §4; cnblogs/dashscope-sdk
+    RawHttpData `*.response.header.txt`): `req-arrive-time` and `resp-start-time` in epoch
+    milliseconds (the fake's clock), `req-cost-time` the milliseconds between them, and the
+    route's own Content-Type (`application/json` on submit and uploads, `application/json;
+    charset=UTF-8` on the task routes)."""
+    # Every answer of these routes is JSON (an envelope or a body); a dropped one never gets here.
+    headers = response.headers
+    headers[_CONTENT_TYPE] = content_type
+    headers.extend(
+        (
+            (_COST, f"{started_ms - arrived_ms}"),
+            (_ARRIVE, f"{arrived_ms}"),
+            (_START, f"{started_ms}"),
+        )
+    )
+
+
+# Header names made once: the hot path then skips turning them into case-insensitive keys.
+_CONTENT_TYPE = istr("Content-Type")
+_COST = istr("req-cost-time")
+_ARRIVE = istr("req-arrive-time")
+_START = istr("resp-start-time")
 
 
 def plain_route(handler: Handler) -> Handler:

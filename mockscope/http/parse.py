@@ -6,7 +6,7 @@ given violation is reported under.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -72,7 +72,7 @@ def parse_create_request(raw: bytes, model_exists: Callable[[str], bool]) -> Tas
 
 
 def _error_for(
-    body: object, violations: Iterable[ValidationError], model_exists: Callable[[str], bool]
+    body: object, violations: Iterator[ValidationError], model_exists: Callable[[str], bool]
 ) -> errors.DashScopeError:
     """The error the gateway reports first: body shape, then model, then input, then params."""
     if not isinstance(body, dict):
@@ -85,22 +85,8 @@ def _error_for(
         return errors.EmptyInput()
     if isinstance(model, str) and not model_exists(model):
         return errors.ModelNotFound.for_model(model)
-    from jsonschema.exceptions import best_match
-
-    worst = best_match(violations)
-    if worst is None:
-        return errors.InvalidParameter()
-    return errors.InvalidParameter(_describe(worst))
-
-
-def _describe(violation: ValidationError) -> str:
-    where = ".".join(str(part) for part in violation.absolute_path) or "body"
-    required = violation.validator_value
-    if violation.validator == "required" and isinstance(violation.instance, dict):
-        assert isinstance(required, list)
-        missing = [name for name in required if name not in violation.instance]
-        return f"Required parameter `{where}.{missing[0]}` is missing."
-    return f"Parameter `{where}` is invalid: {violation.message}."
+    # Named parameter and rule, or the documented generic text: never jsonschema's wording.
+    return errors.InvalidParameter(schemas.best_description(iter(violations)))
 
 
 def parse_list_query(query: Mapping[str, str]) -> ListQuery:
@@ -113,7 +99,8 @@ def parse_list_query(query: Mapping[str, str]) -> ListQuery:
             values[name] = int(text)
     problems = sorted(validator.iter_errors(values), key=lambda error: list(error.path))
     if problems:
-        raise errors.InvalidParameter(_describe(problems[0]))
+        # Worded as for a body: the parameter and the rule it breaks.
+        raise errors.InvalidParameter(schemas.describe(problems[0]))
     status = values.get("status")
     return ListQuery(
         task_id=values.get("task_id"),

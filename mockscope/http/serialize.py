@@ -12,6 +12,7 @@ from aiohttp import web
 from mockscope.domain.identity import REGION, account_uid, api_key_id
 from mockscope.domain.lifecycle import TaskStatus
 from mockscope.domain.listing import Listed, TaskPage
+from mockscope.domain.objects import ResultObjects
 from mockscope.domain.tasks import TaskView
 
 _BEIJING_OFFSET_S = 8 * 3600
@@ -54,11 +55,25 @@ def create_body(task_id: str, request_id: str) -> dict[str, Any]:
     return {"output": {"task_status": "PENDING", "task_id": task_id}, "request_id": request_id}
 
 
-def result_url(base_url: str, task_id: str, index: int) -> str:
-    return f"{base_url}/results/{task_id}/{index}.png"
+def result_url(
+    base_url: str,
+    task_id: str,
+    index: int,
+    end_ms: int,
+    objects: ResultObjects,
+    verb: str = "GET",
+) -> str:
+    """The URL of image `index` (from 0) of a task that ended at `end_ms`, as the live service
+    hands them out: an object of its own per image, signed for GET until `Expires` (see
+    `mockscope.domain.objects`), e.g. `{base}/results/1d/d4/20240301/<task id>/<uuid>-1.png
+    ?Expires=…&OSSAccessKeyId=…&Signature=…`. The one place result URLs are made (`verb`:
+    what the URL is signed for; the service hands out GET URLs)."""
+    return base_url + objects.signed_path(task_id, index, end_ms, verb)
 
 
-def task_body(view: TaskView, request_id: str, base_url: Callable[[], str]) -> dict[str, Any]:
+def task_body(
+    view: TaskView, request_id: str, base_url: Callable[[], str], objects: ResultObjects
+) -> dict[str, Any]:
     """The task body; `base_url` is only asked for when there are result URLs to write."""
     # The task endpoints write `request_id` first.
     # TaskStatus is a str enum: orjson writes it as its value, no `.value` lookup needed.
@@ -77,8 +92,10 @@ def task_body(view: TaskView, request_id: str, base_url: Callable[[], str]) -> d
         output["message"] = view.failure.message
     if view.results:
         base = base_url()
+        assert view.end_ms is not None, "only a finished task has results"
+        end_ms = view.end_ms
         output["results"] = [
-            {"url": result_url(base, view.task_id, item.index)}
+            {"url": result_url(base, view.task_id, item.index, end_ms, objects)}
             if item.failure is None
             else {"code": item.failure.code, "message": item.failure.message}
             for item in view.results

@@ -3,18 +3,28 @@ certificate (getPolicy) and the form upload it points at.
 
 Errors here are OSS-style XML documents, not DashScope envelopes: result URLs and the upload host
 point at object storage in the live service, and clients that talk to them see storage errors.
-The upload endpoint answers exactly 200 (or 204) with no body on success.
+Result URLs are V1-signed object URLs (see `mockscope.domain.objects`): a download is checked as
+OSS checks one (expiry, then key id, then signature, verb included) before the object is looked
+up, and served with OSS's headers, ranges and conditional requests (`mockscope.http.objects`).
+The upload endpoint answers exactly 200 (or 204) with no body on success, with the stored
+object's ETag.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 
 from aiohttp import web
 
 from mockscope.backend import ResultGone
 from mockscope.domain import errors
+from mockscope.domain.objects import (
+    EXPIRED_MESSAGE,
+    NO_SUCH_KEY_MESSAGE,
+    ObjectError,
+    iso8601,
+    parse_key,
+)
 from mockscope.domain.operations import Operation
 from mockscope.domain.uploads import (
     ACCESS_KEY_ID,
@@ -24,42 +34,71 @@ from mockscope.domain.uploads import (
     UploadForm,
 )
 from mockscope.http import faults
-from mockscope.http.envelopes import log, storage_error
+from mockscope.http.envelopes import log, oss_request_id, storage_error
 from mockscope.http.exchange import Note
 from mockscope.http.handlers import base_url, caller_of
 from mockscope.http.inbound import content_encoding
+from mockscope.http.objects import etag_of, object_response
 from mockscope.http.serialize import json_response
 
 UPLOAD_PATH = "/oss"
 
-_NO_SUCH_KEY = ("NoSuchKey", "The specified key does not exist.")
-#: Any object name under a task, as in a bucket: one that is not `<k>.png` is NoSuchKey there too.
-RESULT_PATH = "/results/{task_id}/{file_name}"
-_RESULT_FILE = re.compile(r"([0-9]{1,9})\.png")
-_EXPIRED = ("AccessDenied", "Request has expired.")
-
 
 async def download_result(request: web.Request, noted: Note) -> web.Response:
-    api = noted.backend.api
-    task_id = noted.task_id = request.match_info["task_id"]
-    file_name = _RESULT_FILE.fullmatch(request.match_info["file_name"])
-    if file_name is None:
-        return storage_error(request, *_NO_SUCH_KEY)
-    index = int(file_name.group(1))
+    key = request.match_info["key"]
     outcome = faults.request_outcome(request, noted, Operation.DOWNLOAD)
     if outcome is not None:
+        _journal_task(noted, key)  # before the outcome: a dropped answer is journaled too
         await faults.before(request, outcome)
-    try:
-        spec = api.result_image(task_id, index)
-    except ResultGone as gone:
-        code, message = _EXPIRED if gone.expired else _NO_SUCH_KEY
-        return storage_error(request, code, message)
-    # Rendering takes milliseconds of CPU: keep it off the event loop.
-    png = await asyncio.get_running_loop().run_in_executor(None, api.render, spec)
-    response = web.Response(body=png, content_type="image/png")
+    response = await _read_object(request, noted, key)
     if outcome is not None:
         return await faults.after(request, outcome, response)
     return response
+
+
+def _journal_task(noted: Note, key: str) -> None:
+    """The task a result key names (for the journal), whether or not its signature holds."""
+    named = parse_key(key)
+    noted.task_id = named.task_id if named is not None else None
+
+
+async def _read_object(request: web.Request, noted: Note, key: str) -> web.Response:
+    """A signed GET or HEAD of a result image, judged and answered as OSS does."""
+    backend = noted.backend
+    api = backend.api
+    now = backend.clock.now_ms()
+    try:
+        found = backend.objects.verify_request(
+            request.method, key, request.query_string, lambda: request.query, request.headers, now
+        )
+        if found is None:
+            raise ObjectError("NoSuchKey", NO_SUCH_KEY_MESSAGE)
+        noted.task_id = found.task_id
+        spec = api.result_image(found.task_id, found.index)
+    except ObjectError as refused:
+        _journal_task(noted, key)
+        return object_error(request, refused)
+    except ResultGone as gone:
+        if gone.expired:
+            # Only in the last second of a URL's day: the task went, its Expires not quite.
+            details = (("ServerTime", iso8601(now)),)
+            return object_error(request, ObjectError("AccessDenied", EXPIRED_MESSAGE, details))
+        return object_error(request, ObjectError("NoSuchKey", NO_SUCH_KEY_MESSAGE))
+    image = api.cached_image(spec)
+    if image is None:
+        # Rendering takes milliseconds of CPU: keep it off the event loop.
+        image = await asyncio.get_running_loop().run_in_executor(None, api.rendered, spec)
+    try:
+        return object_response(request, image, spec.made_ms, oss_request_id(request))
+    except ObjectError as refused:
+        response = object_error(request, refused)
+        if refused.code == "InvalidRange":
+            response.headers["Content-Range"] = f"bytes */{len(image.png)}"
+        return response
+
+
+def object_error(request: web.Request, refused: ObjectError) -> web.Response:
+    return storage_error(request, refused.code, refused.message, refused.details)
 
 
 async def get_upload_policy(request: web.Request, noted: Note) -> web.Response:
@@ -115,10 +154,17 @@ async def upload_file(request: web.Request, noted: Note) -> web.Response:
                 data=data,
                 content_type=str(form.get("x-oss-content-type", upload.content_type)),
                 forbid_overwrite=str(form.get("x-oss-forbid-overwrite", "")).lower() == "true",
+                access_key_id=str(form.get("OSSAccessKeyId", "")),
             )
         )
     except StorageError as refused:
         return storage_error(request, refused.code, refused.message)
-    # OSS answers 204 unless the form asks for another success status.
+    # OSS answers 204 unless the form asks for another success status, with the new object's
+    # ETag (the MD5 of what was stored) and its request id.
     status = 200 if form.get("success_action_status") == "200" else 204
-    return web.Response(status=status)
+    headers = {
+        "ETag": etag_of(data),
+        "x-oss-request-id": oss_request_id(request),
+        "Server": "AliyunOSS",
+    }
+    return web.Response(status=status, headers=headers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, Literal, get_args
 
@@ -100,6 +100,22 @@ class Options:
         "a mockscope.Limits or None",
         checks.optional(Limits),
         marker=True,
+    )
+    retry_after: bool = option(
+        False,
+        "Send Retry-After with 429 answers. No recording shows the live service sending it, so "
+        "by default neither does the fake; the journal's Retry-After check needs it on. Also "
+        "`Limits(retry_after=True)`.",
+        "True or False",
+        checks.is_(bool),
+        marker=True,
+        cli=Cli(
+            "--retry-after/--no-retry-after",
+            "flag",
+            default=False,
+            help="Send Retry-After with 429 answers (the live service sends none; the "
+            "journal's Retry-After check needs it).",
+        ),
     )
     api_keys: Iterable[str] | None = option(
         None,
@@ -278,13 +294,17 @@ class Options:
         timing = self.timing
         if timing is None and self.time == "zero-duration":
             timing = Timing.instant()
+        limits = self.limits
+        if self.retry_after:
+            base = limits or (self.config or BackendConfig()).limits
+            limits = replace(base, retry_after=True)
         return with_overrides(
             self.config or BackendConfig(),
             scenario=self.scenario,
             api_keys=frozenset(self.api_keys) if self.api_keys is not None else None,
             accounts=tuple(self.accounts) if self.accounts is not None else None,
             timing=timing,
-            limits=self.limits,
+            limits=limits,
             seed=self.seed,
             journal_size=self.journal_size,
         )

@@ -55,6 +55,12 @@ MESSAGES: Mapping[str, str] = {
     "Arrearage": "Access denied, please make sure your account is in good standing.",
     "AccessDenied": errors.AccessDenied.default_message,
 }
+#: Wording where an error answered at once (outcome `error`) differs from the same code ending a
+#: task: content inspection at submit answers "Input data ..." [LIVE, wan family facts §5], while
+#: inspection of the output fails the task with "Output data ..." [DOC S3].
+ANSWER_MESSAGES: Mapping[str, str] = {
+    "DataInspectionFailed": "Input data may contain inappropriate content.",
+}
 #: What may declare a scenario: a document, a list of rules (mappings or one-line strings).
 Declaration = Mapping[str, Any] | Sequence[Mapping[str, Any] | str]
 #: Problems reported at most, so one broken file does not bury the first mistake.
@@ -148,11 +154,8 @@ def _check(instance: object, schema_ref: str, where: str) -> None:
         schemas.validator(schema_ref).iter_errors(instance), key=lambda e: list(map(str, e.path))
     )
     if problems:
-        lines = [
-            f"{_where(where, problem.absolute_path)}: {problem.message}"
-            for problem in problems[:_SHOWN]
-        ]
-        raise ScenarioError("; ".join(lines))
+        # Worded without jsonschema's Python reprs: this text reaches HTTP answers.
+        raise ScenarioError(schemas.describe_each(problems, limit=_SHOWN, base=where))
 
 
 def _where(prefix: str, path: Sequence[object]) -> str:
@@ -233,7 +236,8 @@ def _checked_params(kind: OutcomeKind, params: dict[str, Any], where: str) -> di
     if kind in (OutcomeKind.FAILED, OutcomeKind.PARTIAL, OutcomeKind.ERROR):
         code = params.setdefault("code", _DEFAULT_CODES[kind])
         if "message" not in params:
-            params["message"] = MESSAGES.get(code, f"The task failed with {code}.")
+            answered = ANSWER_MESSAGES.get(code) if kind is OutcomeKind.ERROR else None
+            params["message"] = answered or MESSAGES.get(code, f"The task failed with {code}.")
     if kind is OutcomeKind.PARTIAL and "items" not in params:
         params.setdefault("failed", 1)
     elif kind is OutcomeKind.POLLS and params.get("done", 4) < params.get("running", 2):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from mockscope import ManualClock, Timing
+from mockscope import Limits, ManualClock, Timing
 from tests.support import API_KEY, VirtualTime, validated_server
 from wanx_client import Client, DashScopeError, OutcomeUnknown, Task, TaskStatus
 
@@ -37,7 +37,11 @@ def test_a_hundred_tasks_through_chaos_are_all_accounted_for() -> None:
     vtime = VirtualTime(clock)
     scenario = {"seed": SEED, "rules": RULES}
     timing = Timing(queue_ms=14, run_base_ms=2_000, run_per_image_ms=500)
-    with validated_server(clock=clock, seed=11, timing=timing, scenario=scenario) as server:
+    # Retry-After on (the live service sends none): the client is shown to honour it when sent.
+    limits = Limits(retry_after=True)
+    with validated_server(
+        clock=clock, seed=11, timing=timing, scenario=scenario, limits=limits
+    ) as server:
         finished: dict[int, Task] = {}
         unknown: dict[int, OutcomeUnknown] = {}
         refused = Counter[int]()

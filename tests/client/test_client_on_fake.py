@@ -6,8 +6,9 @@ Every response the fake sends is checked against schemas/ by the `server` fixtur
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
@@ -85,8 +86,11 @@ def test_wait_polls_at_once_then_backs_off_1_1_2_2_4(
 
 def test_download_into_a_directory_uses_the_url_name(client: Client, tmp_path: Path) -> None:
     task = client.wait(client.submit("a cat", n=1))
-    path = client.download(task.images[0].url, tmp_path)
-    assert path == tmp_path / "0.png"
+    url = task.images[0].url
+    path = client.download(url, tmp_path)
+    # The object's own name, not the query string: `<uuid>-1.png`.
+    assert path == tmp_path / PurePosixPath(urlsplit(url).path).name
+    assert path.name.endswith("-1.png")
     with Image.open(path) as image:
         assert image.size == (1024, 1024)
 

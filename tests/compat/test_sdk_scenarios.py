@@ -20,6 +20,16 @@ def test_call_returns_failed_with_the_code(sdk: DashScopeBinding, server: MockSe
     assert response.output.message == "Output data may contain inappropriate content."
 
 
+def test_content_inspection_at_submit_reaches_the_sdk_as_an_input_error(
+    sdk: DashScopeBinding, server: MockServer
+) -> None:
+    server.set_scenario(["error; code=DataInspectionFailed"])
+    response = ImageSynthesis.async_call(model="wanx-v1", prompt="a cat", n=1)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.code == "DataInspectionFailed"
+    assert response.message == "Input data may contain inappropriate content."
+
+
 def test_call_returns_partial_results_with_urls_and_failed_items(
     sdk: DashScopeBinding, server: MockServer
 ) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
+import json
+from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
 
@@ -13,7 +17,7 @@ from PIL import Image
 
 from mockscope import MockServer, Operation
 from mockscope.sdk import DashScopeBinding
-from tests.support import CREATE_PATH, READ_HEADERS, SUBMIT_HEADERS, read_task
+from tests.support import API_KEY, CREATE_PATH, READ_HEADERS, SUBMIT_HEADERS, read_task
 
 
 @pytest.fixture
@@ -44,6 +48,21 @@ def test_the_sdk_uploads_a_local_file_and_submits_it_as_oss(
     )
     assert stored.data == reference_png.read_bytes()
     assert stored.content_type == "image/png"
+
+
+def test_a_local_path_the_sdk_cannot_upload_is_refused_as_an_invalid_url(
+    sdk: DashScopeBinding, server: MockServer, tmp_path: Path
+) -> None:
+    # The SDK uploads only files that exist; a missing one goes out unchanged, as a path.
+    missing = tmp_path / "no-such-girl.png"
+    response = ImageSynthesis.async_call(model="wanx-v1", prompt="a cat", ref_img=str(missing))
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert (response.code, response.message) == (
+        "InvalidURL",
+        "Invalid URL provided in your request.",
+    )
+    assert [entry.operation for entry in server.journal.entries()] == [Operation.CREATE]
+    assert server.tasks() == []
 
 
 def _certificate(api: httpx.Client) -> dict[str, str]:
@@ -96,6 +115,41 @@ def test_an_upload_answers_exactly_200_and_is_usable_as_oss(api: httpx.Client) -
     }
     headers = {**SUBMIT_HEADERS, "X-DashScope-OssResourceResolve": "enable"}
     assert api.post(CREATE_PATH, json=body, headers=headers).status_code == 200
+
+
+def test_an_upload_answers_with_the_objects_etag(api: httpx.Client) -> None:
+    data = b"\x89PNG\r\n\x1a\nSOME BYTES"
+    uploaded = _upload(api, _certificate(api), data=data)
+    assert uploaded.status_code == 200
+    assert uploaded.headers["ETag"] == f'"{hashlib.md5(data).hexdigest().upper()}"'
+    assert len(uploaded.headers["x-oss-request-id"]) == 24
+
+
+def test_the_policy_reads_as_an_oss_post_policy_and_names_no_one(
+    api: httpx.Client, server: MockServer
+) -> None:
+    certificate = _certificate(api)
+    text = base64.b64decode(certificate["policy"]).decode()
+    policy = json.loads(text)
+    assert list(policy) == ["expiration", "conditions"]
+    expires = datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%S.%f%z")
+    assert expires.timestamp() * 1000 == server.clock.now_ms() + 300_000
+    assert policy["conditions"] == [
+        ["content-length-range", 0, 10 * 1024 * 1024],
+        ["starts-with", "$key", certificate["upload_dir"]],
+        {"bucket": "dashscope-file-mgr"},
+        {"x-oss-object-acl": "private"},
+        {"x-oss-forbid-overwrite": "true"},
+    ]
+    assert "\\/" in text, "slashes escaped, as the live policy writes them"
+    for secret in (API_KEY, "sk-", "account", "model"):
+        assert secret not in text
+
+
+def test_a_form_with_another_access_key_id_is_refused(api: httpx.Client) -> None:
+    refused = _upload(api, _certificate(api), OSSAccessKeyId="LTAIsomeoneelse")
+    assert refused.status_code == 403
+    assert "<Code>InvalidAccessKeyId</Code>" in refused.text
 
 
 def test_oss_without_the_resolve_header_gets_the_documented_400(api: httpx.Client) -> None:
@@ -222,7 +276,7 @@ def test_a_form_that_does_not_parse_is_an_oss_error_not_a_crash(api: httpx.Clien
     assert response.headers["Content-Type"].startswith("application/xml")
 
 
-def test_a_long_image_index_is_an_oss_404(api: httpx.Client) -> None:
+def test_an_unsigned_result_path_is_an_oss_403(api: httpx.Client) -> None:
     response = api.get("/results/some-task/123456789.png")
-    assert response.status_code == 404
-    assert "<Code>NoSuchKey</Code>" in response.text
+    assert response.status_code == 403
+    assert "<Code>AccessDenied</Code>" in response.text

@@ -44,11 +44,12 @@ def _polled(*statuses: str) -> Outcome:
 
 
 def test_a_normal_form_keeps_shape_and_codes_not_values() -> None:
+    request_id = "a1c0561c-1dfe-98a6-a62f-983577b8bc5e"  # recorded live
     answer = _response(
-        400, {"code": "InvalidParameter", "message": "n is too big", "request_id": "abc"}
+        400, {"code": "InvalidParameter", "message": "n is too big", "request_id": request_id}
     )
     normal = normalize_response(
-        Response(400, {**answer.headers, "x-request-id": "abc"}, answer.body)
+        Response(400, {**answer.headers, "x-request-id": request_id}, answer.body)
     )
     assert normal.status == 400
     assert normal.error_code == "InvalidParameter"
@@ -58,7 +59,8 @@ def test_a_normal_form_keeps_shape_and_codes_not_values() -> None:
         "message": "string",
         "request_id": "string",
     }
-    assert normal.headers == {"content-type": "application/json", "x-request-id": "present"}
+    assert normal.headers == {"content-type": "application/json", "x-request-id": "request-id"}
+    assert normal.shapes == {"request_id": "request-id"}
     assert normal.summary() == "400 InvalidParameter"
 
 
@@ -125,6 +127,54 @@ def test_a_different_status_sequence_is_a_difference() -> None:
     assert aspects == {"task status", "status sequence"}
 
 
+LIVE_URL = (
+    "https://dashscope-result-wlcb-acdr-1.oss-cn-wulanchabu-acdr-1.aliyuncs.com/1d/93/20250507/"
+    "b480ba54/d4ae9791-77fe-49fa-9645-c7e112788ff3-1.png?Expires=1746670458&OSSAccessKeyId="
+    "LTAI5tKPD3TMqf2Lna1fASuh&Signature=1%2FQOQqxXe%2F74YoELrJSy%2FlGRWks%3D"
+)
+
+
+def _succeeded(url: str, request_id: str) -> Response:
+    output = {"task_id": "t", "task_status": "SUCCEEDED", "results": [{"url": url}]}
+    return _response(200, {"request_id": request_id, "output": output})
+
+
+def test_a_live_signed_url_and_the_fakes_compare_equal_in_shape() -> None:
+    fake_url = run_check(CheckOptions(target="fake")).fake
+    polled = next(outcome for outcome in fake_url if outcome.probe.name == "poll-a")
+    fake = normalize(polled)
+    live = normalize_response(_succeeded(LIVE_URL, "33da8e6b-1309-9a44-be83-352165959608"))
+    shape = "url .png?Expires=<epoch>&OSSAccessKeyId=…&Signature=…"
+    assert live.shapes["output.results[].url"] == fake.shapes["output.results[].url"] == shape
+    assert live.shapes["request_id"] == fake.shapes["request_id"] == "request-id"
+    unsigned = normalize_response(
+        _succeeded(LIVE_URL.split("?")[0], "6a1d0e5c-8e0f-4c2b-9d4e-2f7b1c3a5e60")
+    )
+    aspects = {(d.aspect, d.target, d.fake) for d in compare_normals("poll-a", live, unsigned)}
+    assert aspects == {
+        ("shape of `output.results[].url`", shape, "url .png"),
+        ("shape of `request_id`", "request-id", "uuid"),
+    }
+
+
+def test_the_gateways_timing_headers_are_compared_on_success() -> None:
+    body = {"output": {"task_status": "PENDING", "task_id": "t"}, "request_id": "r"}
+    timed = normalize_response(
+        _response(
+            200,
+            body,
+            **{name: "1" for name in ("req-cost-time", "req-arrive-time", "resp-start-time")},
+        )
+    )
+    bare = normalize_response(_response(200, body))
+    aspects = [d.aspect for d in compare_normals("create-a", timed, bare)]
+    assert aspects == [
+        "header req-arrive-time",
+        "header req-cost-time",
+        "header resp-start-time",
+    ]
+
+
 # -- redaction and recordings ----------------------------------------------------------------------
 
 
@@ -147,11 +197,21 @@ def test_redaction_removes_the_key_and_credentials_but_keeps_types() -> None:
     raw = _response(200, policy, **{"set-cookie": "session=1", "x-request-id": "r"})
     redacted = redactor.response(raw)
     text = redacted.body.decode()
-    for secret in ("sk-secret", "eyJ", "c2ln", "Signature=abc"):
+    for secret in ("sk-secret", "eyJ", "c2ln", "Signature=abc", "OSSAccessKeyId=id"):
         assert secret not in text
     assert REDACTED in text
     assert "set-cookie" not in redacted.headers
     assert normalize_response(redacted).fields == normalize_response(raw).fields
+
+
+def test_redaction_keeps_the_shape_of_a_signed_url() -> None:
+    raw = _succeeded(LIVE_URL, "33da8e6b-1309-9a44-be83-352165959608")
+    redacted = Redactor(["sk-secret"]).response(raw)
+    text = redacted.body.decode()
+    assert "LTAI5tKPD3TMqf2Lna1fASuh" not in text
+    assert "1%2FQOQqxXe" not in text
+    assert "Expires=1746670458&OSSAccessKeyId=<redacted>&Signature=<redacted>" in text
+    assert normalize_response(redacted).shapes == normalize_response(raw).shapes
 
 
 def test_a_recording_round_trips_and_replays_without_drift(tmp_path: Path) -> None:

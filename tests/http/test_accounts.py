@@ -33,10 +33,34 @@ def test_the_third_submission_inside_one_second_is_throttled(
     assert throttled.status_code == 429
     assert throttled.json()["code"] == "Throttling.RateQuota"
     assert throttled.json()["message"] == "Requests rate limit exceeded, please try again later."
-    assert throttled.headers["Retry-After"] == "1"
+    # No recording shows the live service sending Retry-After, so by default neither does the
+    # fake: a client must not come to rely on it.
+    assert "Retry-After" not in throttled.headers
     assert len(server.tasks()) == 2, "a throttled request creates nothing"
-    server.clock.advance(int(throttled.headers["Retry-After"]))
+    server.clock.advance(0.3)
     assert api.post(CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS).status_code == 200
+
+
+def test_retry_after_is_sent_when_asked_for() -> None:
+    clock = ManualClock()
+    with (
+        validated_server(clock=clock, limits=Limits(retry_after=True)) as server,
+        httpx.Client(base_url=server.url) as api,
+    ):
+        for _ in range(2):
+            assert api.post(CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS).status_code == 200
+        clock.advance(0.7)
+        throttled = api.post(CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS)
+        assert throttled.status_code == 429
+        assert throttled.headers["Retry-After"] == "1"
+        clock.advance(int(throttled.headers["Retry-After"]))
+        assert api.post(CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS).status_code == 200
+        limits = api.get("/_mockscope/limits").json()
+        assert limits["retry_after"] is True
+        api.post("/_mockscope/limits", json={"retry_after": False})
+        for _ in range(2):
+            api.post(CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS)
+        assert "Retry-After" not in api.post(CREATE_PATH, json=BODY, headers=SUBMIT_HEADERS).headers
 
 
 def test_the_window_slides_rather_than_resetting_each_second(

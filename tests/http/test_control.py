@@ -6,11 +6,11 @@ import httpx
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from mockscope import ManualClock, MockServer
+from mockscope import AccountSpec, ManualClock, MockServer
 from mockscope.domain import errors
 from mockscope.domain.clock import DEFAULT_MANUAL_START_MS
 from mockscope.http.control import clock_limits
-from tests.support import read_task, submit
+from tests.support import assert_service_voice, read_task, submit, validated_server
 
 
 def test_clock_reports_manual_time(api: httpx.Client) -> None:
@@ -40,6 +40,7 @@ def test_bad_advances_are_refused_and_change_nothing(
     response = api.post("/_mockscope/clock/advance", content=body)
     assert response.status_code == 400
     assert response.json()["code"] in {"InvalidParameter", "BadRequest.IllegalInput"}
+    assert_service_voice(response.json()["message"])
     assert server.clock.now_ms() == DEFAULT_MANUAL_START_MS
 
 
@@ -90,6 +91,7 @@ def test_limits_read_as_the_live_defaults(api: httpx.Client) -> None:
         "upload_per_second": 100,
         "create_per_model": {},
         "concurrency": 1,
+        "retry_after": False,
     }
 
 
@@ -129,24 +131,28 @@ def test_bad_limits_are_refused_whole(api: httpx.Client, body: bytes) -> None:
     assert api.get("/_mockscope/limits").json() == before
 
 
+OTHER_KEY = "sk-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
 def test_tasks_lists_every_account_with_plans(api: httpx.Client, server: MockServer) -> None:
     mine = submit(api, n=1)
     theirs = api.post(
         "/api/v1/services/aigc/text2image/image-synthesis",
         json={"model": "wanx-v1", "input": {"prompt": "p"}, "parameters": {"n": 2}},
-        headers={"Authorization": "Bearer sk-other", "X-DashScope-Async": "enable"},
+        headers={"Authorization": f"Bearer {OTHER_KEY}", "X-DashScope-Async": "enable"},
     ).json()["output"]["task_id"]
     body = api.get("/_mockscope/tasks").json()
     assert body["now_ms"] == server.clock.now_ms()
+    # An account that is just its key is shown by the key masked (a short one fully).
     by_account = {entry["account"]: entry["tasks"] for entry in body["accounts"]}
-    assert [task["task_id"] for task in by_account["sk-test"]] == [mine]
-    assert [task["task_id"] for task in by_account["sk-other"]] == [theirs]
-    plan = by_account["sk-other"][0]
+    assert [task["task_id"] for task in by_account["sk-…"]] == [mine]
+    assert [task["task_id"] for task in by_account["sk-…e1f0"]] == [theirs]
+    plan = by_account["sk-…e1f0"][0]
     assert plan["n"] == 2
     assert plan["scheduled_ms"] == plan["submit_ms"] + 14
     assert plan["expires_ms"] == plan["end_ms"] + 24 * 3600 * 1000
-    only = api.get("/_mockscope/tasks", params={"account": "sk-other"}).json()
-    assert [entry["account"] for entry in only["accounts"]] == ["sk-other"]
+    only = api.get("/_mockscope/tasks", params={"account": OTHER_KEY}).json()
+    assert [entry["account"] for entry in only["accounts"]] == ["sk-…e1f0"]
 
 
 def test_reset_of_one_account_keeps_the_others(api: httpx.Client, server: MockServer) -> None:
@@ -163,3 +169,31 @@ def test_reset_of_one_account_keeps_the_others(api: httpx.Client, server: MockSe
     gone = api.get(f"/api/v1/tasks/{theirs}", headers={"Authorization": "Bearer sk-other"})
     assert gone.json()["output"]["task_status"] == "UNKNOWN"
     assert server.clock.now_ms() == DEFAULT_MANUAL_START_MS + 5000, "the clock goes on"
+
+
+def test_keys_leave_the_control_plane_only_masked_or_as_account_names() -> None:
+    own = "sk-93a0d1c2b3a4f5e6d7c8b9a0f1e2d3c4"
+    team_key = "sk-team-0a1b2c3d4e5f60718293a4b5c6d7"
+    team = AccountSpec("team", api_keys=(team_key,))
+    with (
+        validated_server(clock=ManualClock(), accounts=[team]) as server,
+        httpx.Client(base_url=server.url) as api,
+    ):
+        for key in (own, team_key):
+            headers = {"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"}
+            body = {"model": "wanx-v1", "input": {"prompt": "p"}, "parameters": {"n": 1}}
+            create = "/api/v1/services/aigc/text2image/image-synthesis"
+            assert api.post(create, json=body, headers=headers).status_code == 200
+        server.set_scenario([{"outcome": "failed", "match": {"api_key": own, "account": own}}])
+        answers = [
+            api.get("/_mockscope/journal"),
+            api.get("/_mockscope/tasks"),
+            api.get("/_mockscope/scenarios"),
+        ]
+    for answer in answers:
+        assert own not in answer.text
+        assert team_key not in answer.text
+    journal, tasks, scenarios = (answer.json() for answer in answers)
+    assert [entry["account"] for entry in journal["entries"]] == ["sk-…d3c4", "team"]
+    assert sorted(entry["account"] for entry in tasks["accounts"]) == ["sk-…d3c4", "team"]
+    assert scenarios["rules"][0]["rule"]["match"] == {"api_key": "sk-…d3c4", "account": "sk-…d3c4"}

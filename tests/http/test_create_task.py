@@ -10,7 +10,14 @@ import httpx
 import pytest
 
 from mockscope import MockServer
-from tests.support import CREATE_PATH, READ_HEADERS, SUBMIT_HEADERS, read_task, submit
+from tests.support import (
+    CREATE_PATH,
+    READ_HEADERS,
+    SUBMIT_HEADERS,
+    assert_service_voice,
+    read_task,
+    submit,
+)
 
 UUID_SHAPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 VALID_BODY: dict[str, Any] = {"model": "wanx-v1", "input": {"prompt": "a cat"}, "parameters": {}}
@@ -136,17 +143,42 @@ def test_bad_bodies_get_the_documented_error(
     assert response.headers["Content-Type"].startswith("application/json")
     error = response.json()
     assert error["code"] == code
-    assert error["message"]
+    assert_service_voice(error["message"])
     assert response.headers["X-Request-ID"] == error["request_id"]
     # Nothing stored is created, lost or changed by a refused request.
     assert [task.task_id for task in server.tasks()] == [kept]
     assert read_task(api, kept) == before
 
 
-def test_the_invalid_parameter_message_names_the_field(api: httpx.Client) -> None:
-    message = _post(api, _with("parameters.n", 9)).json()["message"]
-    assert "parameters.n" in message
-    assert "9" in message
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("parameters.n", 9, "Parameter `parameters.n` must be between 1 and 4."),
+        ("parameters.n", "2", "Parameter `parameters.n` must be an integer between 1 and 4."),
+        ("parameters.n", None, "Parameter `parameters.n` must be an integer between 1 and 4."),
+        ("parameters", None, "Parameter `parameters` must be an object."),
+        ("parameters.seed", -1, "Parameter `parameters.seed` must be between 0 and 4294967290."),
+        (
+            "parameters.ref_strength",
+            "x",
+            "Parameter `parameters.ref_strength` must be a number between 0 and 1.",
+        ),
+        (
+            "parameters.ref_mode",
+            "copy",
+            "Parameter `parameters.ref_mode` must be one of repaint, refonly.",
+        ),
+        ("parameters.size", 1024, "Parameter `parameters.size` must be a string."),
+        ("input.negative_prompt", False, "Parameter `input.negative_prompt` must be a string."),
+        ("model", 7, "Parameter `model` must be a string."),
+    ],
+)
+def test_the_invalid_parameter_message_names_the_parameter_and_the_rule(
+    api: httpx.Client, path: str, value: object, message: str
+) -> None:
+    error = _post(api, _with(path, value)).json()
+    assert (error["code"], error["message"]) == ("InvalidParameter", message)
+    assert_service_voice(error["message"])
 
 
 def test_a_missing_key_is_told_apart_from_a_wrong_one() -> None:
@@ -193,3 +225,42 @@ def test_an_oversized_body_gets_an_envelope_not_a_crash(api: httpx.Client) -> No
 def test_read_headers_work_for_reads(api: httpx.Client) -> None:
     task_id = submit(api)
     assert api.get(f"/api/v1/tasks/{task_id}", headers=READ_HEADERS).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "./girl.png",
+        "girl.png",
+        "/tmp/girl.png",
+        "file:///tmp/girl.png",
+        "ftp://example.com/girl.png",
+        "data:image/png;base64,iVBORw0KGgo=",
+        "http://",
+        "https:///girl.png",
+        "https//example.com/girl.png",
+        " https://example.com/girl.png",
+        "https://example.com/a girl.png",
+        "oss://",
+        "",
+    ],
+)
+@pytest.mark.parametrize("field", ["ref_img", "ref_image"])
+def test_a_reference_that_is_not_a_url_is_refused_at_submit(
+    api: httpx.Client, server: MockServer, field: str, reference: str
+) -> None:
+    body = {"model": "wanx-v1", "input": {"prompt": "p", field: reference}, "parameters": {}}
+    response = api.post(CREATE_PATH, json=body, headers=SUBMIT_HEADERS)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "InvalidURL"
+    assert response.json()["message"] == "Invalid URL provided in your request."
+    assert server.tasks() == []
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["https://example.com/ref.png", "http://127.0.0.1:8080/r.png?x=1", "HTTPS://EXAMPLE.COM/R.PNG"],
+)
+def test_http_and_https_references_are_taken(api: httpx.Client, reference: str) -> None:
+    body = {"model": "wanx-v1", "input": {"prompt": "p", "ref_img": reference}, "parameters": {}}
+    assert api.post(CREATE_PATH, json=body, headers=SUBMIT_HEADERS).status_code == 200

@@ -11,7 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockscope import Limits, ManualClock, MockServer
-from tests.support import CREATE_PATH, READ_HEADERS, SUBMIT_HEADERS, assert_schema_conformance
+from tests.support import (
+    CREATE_PATH,
+    READ_HEADERS,
+    SUBMIT_HEADERS,
+    assert_schema_conformance,
+    assert_service_voice,
+)
 
 json_values = st.recursive(
     st.none()
@@ -94,6 +100,7 @@ def _assert_sane(response: httpx.Response) -> None:
         error = response.json()
         assert set(error) == {"code", "message", "request_id"}
         assert "Traceback" not in response.text
+        assert_service_voice(error["message"])
 
 
 def _assert_kept(server: MockServer, api: httpx.Client, kept: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from mockscope import MockServer
-from tests.support import READ_HEADERS, read_task, submit
+from tests.support import READ_HEADERS, read_task, result_url_for, result_url_parts, submit
 
 QUEUE_MS, RUN_MS_N2 = 14, 25_500 + 1_300 * 2
 
@@ -47,7 +47,8 @@ def test_succeeded_body_has_usage_counting_images_and_request_id_first(
     assert list(body) == ["request_id", "output", "usage"]
     assert body["usage"] == {"image_count": 3}
     urls = [item["url"] for item in body["output"]["results"]]
-    assert urls == [f"{server.url}/results/{task_id}/{k}.png" for k in range(3)]
+    assert urls == [result_url_for(server, task_id, k) for k in range(3)]
+    assert [result_url_parts(url)["number"] for url in urls] == ["1", "2", "3"]
 
 
 def test_n_defaults_to_four(api: httpx.Client, server: MockServer) -> None:

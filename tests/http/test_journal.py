@@ -104,17 +104,34 @@ def test_polling_after_a_terminal_status_is_caught(api: httpx.Client, server: Mo
     ]
 
 
-def test_ignoring_retry_after_is_caught(api: httpx.Client, server: MockServer) -> None:
+def test_ignoring_retry_after_is_caught_when_it_is_sent() -> None:
+    body = {"model": "wanx-v1", "input": {"prompt": "p"}, "parameters": {"n": 1}}
+    clock = ManualClock()
+    with (
+        validated_server(clock=clock, limits=Limits(retry_after=True)) as server,
+        httpx.Client(base_url=server.url) as api,
+    ):
+        statuses = [
+            api.post(CREATE_PATH, json=body, headers=SUBMIT_HEADERS).status_code for _ in range(4)
+        ]
+        assert statuses == [200, 200, 429, 429]
+        problems = server.journal.retry_after_ignored()
+        assert problems == ["create by sk-test came 0 ms after a 429 that said Retry-After: 1"]
+        clock.advance(1)
+        api.post(CREATE_PATH, json=body, headers=SUBMIT_HEADERS)
+        assert len(server.journal.retry_after_ignored()) == 1, "waiting the full second is fine"
+
+
+def test_without_retry_after_there_is_nothing_to_ignore(
+    api: httpx.Client, server: MockServer
+) -> None:
     body = {"model": "wanx-v1", "input": {"prompt": "p"}, "parameters": {"n": 1}}
     statuses = [
         api.post(CREATE_PATH, json=body, headers=SUBMIT_HEADERS).status_code for _ in range(4)
     ]
     assert statuses == [200, 200, 429, 429]
-    problems = server.journal.retry_after_ignored()
-    assert problems == ["create by sk-test came 0 ms after a 429 that said Retry-After: 1"]
-    server.clock.advance(1)
-    api.post(CREATE_PATH, json=body, headers=SUBMIT_HEADERS)
-    assert len(server.journal.retry_after_ignored()) == 1, "waiting the full second is fine"
+    assert [entry.retry_after_s for entry in server.journal.entries()] == [None] * 4
+    assert server.journal.retry_after_ignored() == []
 
 
 def test_a_resubmission_after_a_lost_answer_is_caught(

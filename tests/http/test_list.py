@@ -8,7 +8,14 @@ import httpx
 import pytest
 
 from mockscope import BackendConfig, ManualClock, MockServer
-from tests.support import READ_HEADERS, assert_schema_conformance, submit
+from tests.support import (
+    CREATE_PATH,
+    READ_HEADERS,
+    SUBMIT_HEADERS,
+    assert_schema_conformance,
+    assert_service_voice,
+    submit,
+)
 
 HOUR = 3600
 
@@ -145,7 +152,27 @@ def test_bad_query_values_get_invalid_parameter(api: httpx.Client, params: dict[
     response = _list(api, **params)
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "InvalidParameter"
-    assert response.json()["message"]
+    assert_service_voice(response.json()["message"])
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"page_no": "abc"}, "Parameter `page_no` must be an integer between 1 and 2147483647."),
+        ({"page_size": "101"}, "Parameter `page_size` must be between 1 and 100."),
+        ({"status": "DONE"}, "Parameter `status` must be one of PENDING, RUNNING, SUSPENDED, "),
+        ({"start_time": "2024-03-01"}, "Parameter `start_time` must match the pattern"),
+    ],
+)
+def test_query_messages_are_worded_as_the_body_messages_are(
+    api: httpx.Client, params: dict[str, str], message: str
+) -> None:
+    """One wording for the API body and the list query: the parameter, then its rule."""
+    response = _list(api, **params)
+    assert response.json()["message"].startswith(message)
+    body = {"model": "wanx-v1", "input": {"prompt": "p"}, "parameters": {"n": "x"}}
+    answered = api.post(CREATE_PATH, json=body, headers=SUBMIT_HEADERS).json()["message"]
+    assert answered == "Parameter `parameters.n` must be an integer between 1 and 4."
 
 
 def test_a_page_number_past_32_bits_is_refused_not_a_crash(api: httpx.Client) -> None:

@@ -15,8 +15,10 @@ from tests.support import (
     CREATE_PATH,
     READ_HEADERS,
     SUBMIT_HEADERS,
+    assert_service_voice,
     held_answers,
     read_task,
+    result_url_for,
     settle,
     validated_server,
     wait_until,
@@ -74,7 +76,7 @@ def test_partial_failure_succeeds_with_failed_items_counted(
     assert output["task_metrics"] == {"TOTAL": 4, "SUCCEEDED": 2, "FAILED": 2}
     assert body["usage"] == {"image_count": 2}
     assert api.get(results[0]["url"]).status_code == 200
-    assert api.get(f"/results/{task_id}/1.png").status_code == 404
+    assert api.get(result_url_for(server, task_id, 1)).status_code == 404
 
 
 def test_partial_failure_always_leaves_one_image(api: httpx.Client, server: MockServer) -> None:
@@ -155,6 +157,18 @@ def test_injected_errors_answer_the_envelope_and_create_nothing(
     assert response.json()["code"] == code
     assert response.headers["X-Request-ID"] == response.json()["request_id"]
     assert server.tasks() == []
+
+
+def test_content_inspection_speaks_of_the_input_at_submit_and_of_the_output_in_a_task(
+    api: httpx.Client, server: MockServer
+) -> None:
+    refused = _create(api, "error; code=DataInspectionFailed")
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "DataInspectionFailed"
+    assert refused.json()["message"] == "Input data may contain inappropriate content."
+    task_id = _task_id(_create(api, "failed; code=DataInspectionFailed"))
+    server.clock.advance(60)
+    assert read_task(api, task_id)["message"] == "Output data may contain inappropriate content."
 
 
 @pytest.mark.parametrize(
@@ -277,11 +291,12 @@ def test_a_malformed_scenario_is_refused_and_the_old_one_stays(
     api: httpx.Client, server: MockServer
 ) -> None:
     server.set_scenario(["reset; times=once"])
-    with pytest.raises(ScenarioError, match="explode"):
+    with pytest.raises(ScenarioError, match=r"`rules\.1\.outcome` must be one of"):
         server.set_scenario(["failed", "explode"])
     response = api.post("/_mockscope/scenarios", json={"rules": [{"outcome": "delay"}]})
     assert response.status_code == 400
-    assert "Invalid scenario" in response.json()["message"]
+    assert response.json()["message"].startswith("Invalid scenario: ")
+    assert_service_voice(response.json()["message"])
     kept = api.get("/_mockscope/scenarios").json()["rules"]
     assert [entry["rule"]["outcome"] for entry in kept] == ["reset"]
 
@@ -289,7 +304,11 @@ def test_a_malformed_scenario_is_refused_and_the_old_one_stays(
 def test_a_malformed_header_is_a_clear_400(api: httpx.Client, server: MockServer) -> None:
     response = _create(api, "partial; failed=lots")
     assert response.status_code == 400
-    assert "X-Mockscope-Scenario" in response.json()["message"]
+    assert response.json()["message"] == (
+        "Invalid X-Mockscope-Scenario `partial; failed=lots`: "
+        "Parameter `rule.failed` must be an integer between 1 and 3."
+    )
+    assert_service_voice(response.json()["message"].split(":", 1)[1])
     assert server.tasks() == []
 
 

@@ -58,7 +58,7 @@ OPERATIONS = {
     "cancel_task": ("post", "/api/v1/tasks/{task_id}/cancel", "dashscope"),
     "list_tasks": ("get", "/api/v1/tasks", "dashscope"),
     "get_upload_policy": ("get", "/api/v1/uploads", "dashscope"),
-    "download_result": ("get", "/results/{task_id}/{file_name}", "files"),
+    "download_result": ("get", "/results/{key}", "files"),
     "upload_file": ("post", "/oss", "files"),
     "get_openapi": ("get", "/_mockscope/openapi.json", "control"),
     "get_clock": ("get", "/_mockscope/clock", "control"),
@@ -488,12 +488,17 @@ def test_openapi_security() -> None:
 def test_openapi_download_result() -> None:
     op = operation("download_result")
     params = {p["name"]: p for p in map(deref, op["parameters"])}
-    assert params["file_name"]["schema"]["pattern"] == r"^[0-9]{1,9}\.png$"
+    assert params["key"]["in"] == "path"
+    assert {name for name, p in params.items() if p["in"] == "query"} == {
+        "Expires",
+        "OSSAccessKeyId",
+        "Signature",
+    }
     assert op["responses"]["200"]["content"]["image/png"]["schema"] == {
         "type": "string",
         "contentMediaType": "image/png",
     }
-    for status in ("403", "404"):
+    for status in ("403", "404", "412", "416"):
         schema = op["responses"][status]["content"]["application/xml"]["schema"]
         assert deref(schema)["type"] == "string"
 

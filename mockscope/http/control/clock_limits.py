@@ -96,6 +96,7 @@ def _limits_body(limits: Limits) -> dict[str, Any]:
         "upload_per_second": limits.upload_per_second,
         "create_per_model": dict(limits.create_per_model),
         "concurrency": limits.concurrency,
+        "retry_after": limits.retry_after,
     }
 
 
@@ -123,9 +124,10 @@ async def list_all_tasks(request: web.Request) -> web.Response:
     guard(request)
     backend = request.app[BACKEND]
     now = backend.clock.now_ms()
+    shown = backend.directory.shown  # an account that is just its key shows it masked
     accounts: dict[str, list[dict[str, Any]]] = {}
     for record in backend.control.tasks(_account(request)):
-        accounts.setdefault(record.account, []).append(_record_body(record))
+        accounts.setdefault(shown(record.account), []).append(_record_body(record))
     body = [{"account": name, "tasks": tasks} for name, tasks in accounts.items()]
     return json_response({"now_ms": now, "accounts": body})
 
@@ -155,7 +157,7 @@ def validated(request: web.Request, raw: bytes, schema_name: str, what: str) -> 
     except errors.IllegalInput:
         refuse(request, f"Invalid {what}: the body is not JSON")
     if not schema.is_valid(body):
-        details = "; ".join(sorted(error.message for error in schema.errors(body)))
+        details = schemas.describe_each(schema.errors(body))
         refuse(request, f"Invalid {what}: {details}")
     assert isinstance(body, dict)
     return body

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from mockscope.domain import errors
-from mockscope.domain.identity import api_key_id
+from mockscope.domain.identity import api_key_id, masked_key
 from mockscope.domain.journal import Entry
 from mockscope.domain.operations import Operation
 from mockscope.http.control.clock_limits import guard, refuse, refuse_a_body
 from mockscope.http.envelopes import status_for_code
-from mockscope.http.keys import BACKEND, PARAMS
+from mockscope.http.keys import BACKEND, PARAMS, PUBLIC_URL
 from mockscope.http.parse import decode_json, read_body
 from mockscope.http.serialize import json_response, task_body
 from mockscope.scenarios import reading
@@ -24,8 +25,9 @@ _WITHOUT_N = (Lifetime.ALWAYS, Lifetime.ONCE)
 
 async def get_scenario(request: web.Request) -> web.Response:
     guard(request)
-    scenario = request.app[BACKEND].scenario
-    rules = [_rule_body(installed) for installed in scenario.installed]
+    backend = request.app[BACKEND]
+    scenario, shown = backend.scenario, backend.directory.shown
+    rules = [_rule_body(installed, shown) for installed in scenario.installed]
     return json_response({"seed": scenario.seed, "rules": rules})
 
 
@@ -67,7 +69,8 @@ async def get_journal(request: web.Request) -> web.Response:
         operation=Operation(operation) if operation else None,
         api_key=query.get("api_key"),
     )
-    body = {"capacity": journal.capacity, "entries": [_entry_body(e) for e in entries]}
+    shown = request.app[BACKEND].directory.shown
+    body = {"capacity": journal.capacity, "entries": [_entry_body(e, shown) for e in entries]}
     return json_response(body)
 
 
@@ -83,11 +86,12 @@ async def finish_task(request: web.Request) -> web.Response:
     await refuse_a_body(request, "it ends the task named in the path, now")
     backend = request.app[BACKEND]
     view = backend.control.finish_task(request[PARAMS]["task_id"])
-    base = f"{request.scheme}://{request.host}"
-    return json_response(task_body(view, backend.api.new_request_id(), lambda: base))
+    base = request.app[PUBLIC_URL] or f"{request.scheme}://{request.host}"
+    request_id = backend.api.new_request_id()
+    return json_response(task_body(view, request_id, lambda: base, backend.objects))
 
 
-def _rule_body(installed: InstalledRule) -> dict[str, Any]:
+def _rule_body(installed: InstalledRule, shown: Callable[[str], str]) -> dict[str, Any]:
     rule = installed.rule
     match = rule.match
     body: dict[str, Any] = {"outcome": rule.outcome.kind, **rule.outcome.params}
@@ -96,9 +100,11 @@ def _rule_body(installed: InstalledRule) -> dict[str, Any]:
     matched: dict[str, Any] = {}
     if match.operations:
         matched["operation"] = sorted(match.operations)
-    for name in ("api_key", "account"):
-        if getattr(match, name) is not None:
-            matched[name] = getattr(match, name)
+    # Keys are shown masked, as everywhere outside the server.
+    if match.api_key is not None:
+        matched["api_key"] = masked_key(match.api_key)
+    if match.account is not None:
+        matched["account"] = shown(match.account)
     if match.prompt is not None:
         matched["prompt"] = match.prompt.pattern
     if match.header is not None:
@@ -110,12 +116,12 @@ def _rule_body(installed: InstalledRule) -> dict[str, Any]:
     return {"rule": body, "calls": installed.calls, "fired": installed.fired}
 
 
-def _entry_body(entry: Entry) -> dict[str, Any]:
+def _entry_body(entry: Entry, shown: Callable[[str], str]) -> dict[str, Any]:
     return {
         "seq": entry.seq,
         "time_ms": entry.time_ms,
         "operation": entry.operation,
-        "account": entry.account,
+        "account": None if entry.account is None else shown(entry.account),
         "api_key_id": None if entry.api_key is None else api_key_id(entry.api_key),
         "task_id": entry.task_id,
         "status": entry.status,
