@@ -208,3 +208,16 @@ def test_a_route_without_a_body_refuses_one_rather_than_guess(
     assert answer.json()["code"] == "InvalidParameter"
     assert says in answer.json()["message"]
     assert server.clock.now_ms() > ManualClock().now_ms(), "nothing was reset"
+
+
+def test_the_documented_wrong_body_answers_are_the_answers(
+    served: tuple[str, dict[str, Any]], api: httpx.Client
+) -> None:
+    examples = served[1]["components"]["responses"]["ControlBadBody"]["content"][
+        "application/json"
+    ]["examples"]
+    for name, example in examples.items():
+        method, target, *body = example["summary"].split(" ", 2)
+        answer = api.request(method, target, content=body[0] if body else None)
+        assert answer.status_code == 400, name
+        assert answer.json()["message"] == example["value"]["message"], name
