@@ -22,25 +22,36 @@ from mockscope.server import MockServer, tune_gc_for_serving
 log = logging.getLogger("mockscope")
 
 
-@click.group()
+@click.group(context_settings={"max_content_width": 100})
 @click.version_option(package_name="mockscope")
 def main() -> None:
     """An offline, stateful twin of DashScope's text-to-image API (the Wan family)."""
 
 
+def envvar_of(flag: str) -> str:
+    """The environment variable that sets a `serve` option: --time-scale -> MOCKSCOPE_TIME_SCALE
+    (an on/off pair is named by its first flag)."""
+    return "MOCKSCOPE_" + flag.split("/")[0].lstrip("-").upper().replace("-", "_")
+
+
 def _serve_options(command: Callable[..., None]) -> Callable[..., None]:
-    """One click option per option of mockscope.options that has a `cli` entry."""
+    """One click option per option of mockscope.options that has a `cli` entry, each also
+    settable from its environment variable (shown in --help)."""
     for spec in reversed(CLI_OPTIONS):
         cli = spec.cli
         assert cli is not None
+        help_text = cli.help or spec.help
+        if cli.multiple:
+            help_text += " In the environment variable: several, separated by spaces."
         if cli.kind == "flag":
             command = click.option(
                 cli.flag,
                 spec.name,
                 default=cli.default,
                 show_default=True,
-                envvar=cli.envvar,
-                help=cli.help or spec.help,
+                envvar=cli.envvar or envvar_of(cli.flag),
+                show_envvar=True,
+                help=help_text,
             )(command)
             continue
         command = click.option(
@@ -51,8 +62,9 @@ def _serve_options(command: Callable[..., None]) -> Callable[..., None]:
             show_default=cli.default not in (None, ""),
             multiple=cli.multiple,
             metavar=cli.metavar,
-            envvar=cli.envvar,
-            help=cli.help or spec.help,
+            envvar=cli.envvar or envvar_of(cli.flag),
+            show_envvar=True,
+            help=help_text,
         )(command)
     return command
 
@@ -74,11 +86,22 @@ def _click_type(spec: Option) -> click.ParamType[Any] | type:
     return str
 
 
-@main.command()
+@main.command(short_help="Serve the fake API (and its control plane) until Ctrl-C or SIGTERM.")
 @_serve_options
-@click.option("--quiet", is_flag=True, help="No per-request log lines.")
+@click.option(
+    "--quiet",
+    is_flag=True,
+    envvar=envvar_of("--quiet"),
+    show_envvar=True,
+    help="No per-request log lines.",
+)
 def serve(quiet: bool, **values: Any) -> None:
-    """Serve the fake API until Ctrl-C or SIGTERM."""
+    """Serve the fake API until Ctrl-C or SIGTERM.
+
+    The DashScope API is under /api/v1 (point the SDK at it with DASHSCOPE_HTTP_BASE_URL); the
+    control plane is under /_mockscope/, and GET /_mockscope/openapi.json describes both. Every
+    option can also be set from the environment variable shown beside it.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     scenario_file = values.pop("scenario")
     if scenario_file is not None:
@@ -118,7 +141,9 @@ async def _serve_until_signalled(server: MockServer) -> None:
         await server.stop_async()
 
 
-@main.command()
+@main.command(
+    short_help="Probe a target and the fake with the same cheap requests; report every difference."
+)
 @click.option(
     "--models",
     "models_file",
@@ -242,6 +267,11 @@ def _result_fields(spec: ModelSpec) -> list[tuple[str, bool]]:
     type=click.FloatRange(min=0, min_open=True),
     help="Stop polling a task after this many seconds.",
 )
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="One line per probe on standard error as it runs (default: when that is a terminal).",
+)
 def check(
     target: str,
     base_url: str,
@@ -253,6 +283,7 @@ def check(
     replay_path: str | None,
     time_scale: float,
     poll_timeout: float,
+    progress: bool | None,
 ) -> None:
     """Probe a target and the fake with the same cheap requests and report every difference.
 
@@ -261,8 +292,11 @@ def check(
     """
     from mockscope import drift  # the probes pull in nothing that `serve` needs
 
+    if progress is None:
+        progress = sys.stderr.isatty()
+    on_probe = _progress_line if progress else None
     if replay_path is not None:
-        result = drift.replay(replay_path)
+        result = drift.replay(replay_path, progress=on_probe)
     else:
         if target == "live":
             if not live_opt_in:
@@ -280,7 +314,7 @@ def check(
             time_scale=time_scale,
             poll_timeout=poll_timeout,
         )
-        result = drift.run_check(options)
+        result = drift.run_check(options, progress=on_probe)
     markdown = result.markdown()
     if report_path is None:
         click.echo(markdown, nl=False)
@@ -289,9 +323,51 @@ def check(
             report.write(markdown)
     if record_path is not None:
         result.write_recording(record_path, secrets=[api_key])
-    verdict = f"{len(result.differences)} difference(s)" if result.drifted else "no drift"
-    click.echo(f"mockscope check: {verdict} ({result.target_label})", err=True)
+    click.echo(f"mockscope check: {result.summary()}", err=True)
     sys.exit(1 if result.drifted else 0)
+
+
+@main.command(
+    "openapi", short_help="Print the OpenAPI 3.1 document of the API and the control plane."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="The document's format.",
+)
+@click.option(
+    "--server-url",
+    default=None,
+    metavar="URL",
+    help="The URL to name under `servers` (default: http://127.0.0.1:8080).",
+)
+def openapi_command(output_format: str, server_url: str | None) -> None:
+    """Print the one OpenAPI 3.1 document that describes the fake: the DashScope routes, the
+    result downloads and uploads, and the /_mockscope/ control plane with its bodies, examples
+    and errors. A running server answers the same at GET /_mockscope/openapi.json (naming
+    itself under `servers`)."""
+    from mockscope import openapi
+
+    if output_format == "json":
+        click.echo(openapi.as_json(server_url).decode(), nl=False)
+    else:
+        click.echo(openapi.as_yaml(server_url), nl=False)
+
+
+def _progress_line(side: str, number: int, total: int, outcome: Any) -> None:
+    """`[ 3/14] target  create-a: 200 (9 requests)`, one per probe and side, as they finish."""
+    width = len(str(total))
+    if outcome.skipped:
+        answer = f"skipped ({outcome.skipped})"
+    else:
+        statuses = [step.response.status for step in outcome.steps]
+        answer = str(statuses[-1] or "no answer")
+        if len(statuses) > 1:
+            answer += f" ({len(statuses)} requests)"
+    click.echo(f"[{number:>{width}}/{total}] {side:<6} {outcome.probe.name}: {answer}", err=True)
 
 
 if __name__ == "__main__":

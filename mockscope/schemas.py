@@ -191,7 +191,7 @@ def response_spec(operation_id: str, status: int) -> ResponseSpec | None:
     content: Mapping[str, Any] = response.get("content", {})
     json_ref = None
     schema = content.get("application/json", {}).get("schema")
-    if schema is not None:
+    if schema is not None and "$ref" in schema:  # an inline schema is not checked here
         json_ref = schema["$ref"].removeprefix("./")
     return ResponseSpec(tuple(content), json_ref)
 

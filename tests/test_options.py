@@ -90,14 +90,13 @@ def test_every_option_is_described_once_and_offered_where_it_says() -> None:
     assert len(names) == len(set(names))
     assert all(spec.help and spec.expected for spec in specs(PluginOptions))
     assert {spec.name for spec in MARKER_OPTIONS} == {
-        "time", "time_scale", "timing", "limits", "retry_after", "api_keys", "accounts", "seed",
-        "scenario", "models", "sdk_sleep",
+        "time", "time_scale", "start_time", "timing", "limits", "retry_after", "api_keys",
+        "accounts", "seed", "scenario", "models", "sdk_sleep",
     }  # fmt: skip
     assert [spec.cli.flag for spec in CLI_OPTIONS if spec.cli] == [
-        "--time", "--time-scale", "--retry-after/--no-retry-after", "--api-key", "--seed",
-        "--scenario", "--models", "--journal-size", "--host", "--port", "--public-url",
-        "--control-token",
-        "--header-timeout", "--keepalive-timeout", "--max-connections",
+        "--time", "--time-scale", "--start-time", "--retry-after/--no-retry-after", "--api-key",
+        "--seed", "--scenario", "--models", "--journal-size", "--host", "--port", "--public-url",
+        "--control-token", "--header-timeout", "--keepalive-timeout", "--max-connections",
         "--header-scenarios/--no-header-scenarios",
     ]  # fmt: skip
     time_option = next(spec for spec in MARKER_OPTIONS if spec.name == "time")

@@ -121,20 +121,26 @@ class ManualClock:
 
 
 class SystemClock:
-    """Wall-clock time, optionally running `time_scale` times faster, plus any advances."""
+    """Wall-clock time, optionally running `time_scale` times faster, plus any advances.
+
+    It reads the wall clock's time unless given `start_ms`: then it starts there (and again at
+    every restart) and runs on from it at `time_scale`.
+    """
 
     mode: Literal["manual", "system"] = "system"
     jumps: bool = False
 
-    def __init__(self, time_scale: float = 1.0) -> None:
+    def __init__(self, time_scale: float = 1.0, *, start_ms: int | None = None) -> None:
         if not time_scale > 0:
             raise ValueError(f"time_scale must be positive, got {time_scale}")
         self.time_scale = time_scale
+        self._start_ms = start_ms
         self._offset_ms = 0
         self._restart_origin()
 
     def _restart_origin(self) -> None:
-        self._origin_wall_ms = time.time_ns() // 1_000_000
+        start = self._start_ms
+        self._origin_wall_ms = start if start is not None else time.time_ns() // 1_000_000
         self._origin_mono_ns = time.monotonic_ns()
 
     def now_ms(self) -> int:

@@ -9,7 +9,7 @@ with the live limits and timing, that mirrors the target's run (see runner.py).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,8 @@ LIVE_BASE_URL = "https://dashscope.aliyuncs.com"
 FAKE_KEY = "sk-mockscope-drift-fake"
 FAKE_TARGET_KEY = "sk-mockscope-drift-target"
 Target = Literal["live", "fake"]
+#: Called after each probe: the side ("target" or "fake"), its number, the total, what it saw.
+Progress = Callable[[str, int, int, ProbeRun], None]
 
 
 def api_root(base_url: str) -> str:
@@ -63,6 +65,16 @@ class CheckResult:
     @property
     def drifted(self) -> bool:
         return bool(self.differences)
+
+    def summary(self) -> str:
+        """One line: probes run and skipped, the verdict, the target."""
+        ran = sum(1 for outcome in self.target if not outcome.skipped)
+        skipped = len(self.target) - ran
+        verdict = f"{len(self.differences)} difference(s)" if self.drifted else "no drift"
+        return (
+            f"{ran} probe(s) run, {skipped} skipped, {self.images} image(s) billed: {verdict} "
+            f"({self.target_label})"
+        )
 
     def markdown(self) -> str:
         return render(
@@ -144,24 +156,35 @@ def fake_side(api_key: str, scale: float) -> Iterator[tuple[FakeSide, MockServer
 # -- the check ----------------------------------------------------------------------------------
 
 
-def run_check(options: CheckOptions, probes: Sequence[Probe] = PROBES) -> CheckResult:
+def _side_progress(progress: Progress | None, side: str) -> Callable[[int, int, ProbeRun], None]:
+    def report(number: int, total: int, outcome: ProbeRun) -> None:
+        if progress is not None:
+            progress(side, number, total, outcome)
+
+    return report
+
+
+def run_check(
+    options: CheckOptions, probes: Sequence[Probe] = PROBES, progress: Progress | None = None
+) -> CheckResult:
     """Probe the target, mirror the run on the fake, compare. Sends nothing to a live service
     unless `options.target` is "live" (the caller is responsible for the opt-in)."""
     settings = Settings(options.budget_images, options.time_scale, options.poll_timeout)
+    on_target = _side_progress(progress, "target")
     if options.target == "live":
         side = HttpSide(options.base_url, options.api_key, options.request_timeout)
-        target = Runner(side, settings).run(probes)
+        target = Runner(side, settings).run(probes, on_target)
         label = f"live, {side.base_url}"
         if options.time_scale != 1:
             label += f" (its clock runs {options.time_scale:g}x)"
     else:
         with fake_side(FAKE_TARGET_KEY, 1.0) as (side_fake, _):
-            target = Runner(side_fake, settings).run(probes)
+            target = Runner(side_fake, settings).run(probes, on_target)
         label = "fake (a second in-process mockscope: a self-check)"
-    return mirror_on_fake(label, target, settings)
+    return mirror_on_fake(label, target, settings, progress)
 
 
-def replay(path: str | Path) -> CheckResult:
+def replay(path: str | Path, progress: Progress | None = None) -> CheckResult:
     """Compare a recording (e.g. of the live service) with the fake's answers today."""
     recording = read_recording(path)
     meta = recording.meta
@@ -170,12 +193,15 @@ def replay(path: str | Path) -> CheckResult:
         time_scale=float(meta.get("time_scale", 1.0)),
     )
     label = f"recording {Path(path).name} of {meta.get('target', 'an unknown target')}"
-    return mirror_on_fake(label, recording.outcomes, settings)
+    return mirror_on_fake(label, recording.outcomes, settings, progress)
 
 
-def mirror_on_fake(label: str, target: list[ProbeRun], settings: Settings) -> CheckResult:
+def mirror_on_fake(
+    label: str, target: list[ProbeRun], settings: Settings, progress: Progress | None = None
+) -> CheckResult:
     with fake_side(FAKE_KEY, settings.time_scale) as (side, server):
-        fake = Runner(side, settings, mirror=target).run([outcome.probe for outcome in target])
+        probes = [outcome.probe for outcome in target]
+        fake = Runner(side, settings, mirror=target).run(probes, _side_progress(progress, "fake"))
         violations = [str(violation) for violation in server.schema_violations]
     return CheckResult(
         label,

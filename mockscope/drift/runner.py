@@ -15,7 +15,7 @@ Retry-After, at most three times. `time_scale` is for sped-up stand-ins (`mocksc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -151,8 +151,16 @@ class Runner:
                 for step in outcome.steps:
                     self._mirror_at[(step.probe, step.index)] = step.at
 
-    def run(self, probes: Sequence[Probe]) -> list[ProbeRun]:
-        return [self._run_one(probe) for probe in probes]
+    def run(
+        self, probes: Sequence[Probe], progress: Callable[[int, int, ProbeRun], None] | None = None
+    ) -> list[ProbeRun]:
+        """Every probe in order; `progress(number, total, outcome)` after each one."""
+        outcomes = []
+        for number, probe in enumerate(probes, 1):
+            outcomes.append(self._run_one(probe))
+            if progress is not None:
+                progress(number, len(probes), outcomes[-1])
+        return outcomes
 
     # -- one probe ------------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ ROUTES: tuple[tuple[str, str, ApiHandler, Operation], ...] = (
     ),
     ("GET", f"{API}/tasks", handlers.list_tasks, Operation.LIST),
     ("POST", f"{API}/tasks/{{task_id}}/cancel", handlers.cancel_task, Operation.CANCEL),
-    ("GET", "/results/{key:.+}", storage.download_result, Operation.DOWNLOAD),
+    ("GET", "/results/{key:[\\s\\S]+}", storage.download_result, Operation.DOWNLOAD),
     ("GET", f"{API}/uploads", storage.get_upload_policy, Operation.UPLOAD),
     ("POST", storage.UPLOAD_PATH, storage.upload_file, Operation.UPLOAD),
 )
@@ -77,7 +77,7 @@ OPERATION_IDS = {
     f"{API}{MULTIMODAL_GENERATION}": "generate",
     f"{API}/tasks": "list_tasks",
     f"{API}/tasks/{{task_id}}/cancel": "cancel_task",
-    "/results/{key:.+}": "download_result",
+    "/results/{key:[\\s\\S]+}": "download_result",
     f"{API}/uploads": "get_upload_policy",
     storage.UPLOAD_PATH: "upload_file",
 }

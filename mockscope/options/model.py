@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Final, Literal, get_args
 
 from mockscope.backend import BackendConfig, with_overrides
@@ -58,7 +59,25 @@ class Options:
             default=1.0,
             minimum=0,
             help="Simulated seconds per real second (with --time jump: between jumps); 0 gives "
-            "a clock that moves only through POST /_mockscope/clock/advance (and jumps).",
+            "a clock that moves only when told: POST /_mockscope/clock/advance with a JSON body "
+            'such as {"seconds": 60}.',
+        ),
+    )
+    start_time: int | str | datetime | None = option(
+        None,
+        "When the fake's clock starts (and starts again at every reset): epoch milliseconds, a "
+        "datetime or an ISO 8601 string such as '2024-03-01T09:38:24Z' (UTC unless it has an "
+        "offset). By default: now, except a manual clock, which starts at 2024-03-01T09:38:24Z.",
+        "epoch milliseconds, a datetime, an ISO 8601 string or None",
+        checks.start_time,
+        marker=True,
+        cli=Cli(
+            "--start-time",
+            metavar="TIME",
+            help="When the fake's clock starts (and again at every POST /_mockscope/reset): an "
+            "ISO 8601 time such as 2024-03-01T09:38:24Z (UTC unless it has an offset) or epoch "
+            "milliseconds. By default now; with --time manual (or --time-scale 0) "
+            "2024-03-01T09:38:24Z.",
         ),
     )
     clock: Clock | None = option(
@@ -136,8 +155,10 @@ class Options:
             "--scenario",
             "path",
             metavar="FILE",
-            help="A YAML or JSON scenario file (schemas/scenario.json) in force from the start "
-            "and after every reset.",
+            help="A YAML or JSON scenario file in force from the start and after every reset: "
+            'the document POST /_mockscope/scenarios takes, e.g. {"rules": [{"outcome": '
+            '"failed", "code": "DataInspectionFailed"}]} (GET /_mockscope/openapi.json '
+            "describes it).",
         ),
     )
     models: Any = option(
@@ -259,6 +280,12 @@ class Options:
                     f"mockscope option {spec.name}= must be {spec.expected}, got {value!r}{detail}",
                 ) from None
             object.__setattr__(self, spec.name, kept)
+        if self.clock is not None and self.start_time is not None:
+            raise OptionError(
+                "start_time",
+                "mockscope option start_time= cannot be combined with clock=: give the clock "
+                "its start instead, e.g. ManualClock(start_ms=...)",
+            )
 
     # -- what the options make ------------------------------------------------------------------
 
@@ -270,12 +297,13 @@ class Options:
         """The clock `time` and `time_scale` describe (or the `clock` given)."""
         if self.clock is not None:
             return self.clock
-        scale = self.time_scale
+        scale, start = self.time_scale, self.start_time
+        assert start is None or isinstance(start, int)  # the check made it epoch milliseconds
         if self.time == "jump":
-            return JumpingClock(flow=scale or 0.0)
+            return JumpingClock(start, flow=scale or 0.0)
         if self.time == "manual" or scale == 0:
-            return ManualClock()
-        return SystemClock(scale if scale is not None else 1.0)
+            return ManualClock() if start is None else ManualClock(start)
+        return SystemClock(scale if scale is not None else 1.0, start_ms=start)
 
     def backend_config(self) -> BackendConfig:
         """The backend configuration: `config` (or the defaults) with the options applied."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeVar
 
 from mockscope.backend.catalogue import CatalogueError, catalogue_for
@@ -131,6 +132,30 @@ def time_scale(value: Any) -> float | None:
     if not isinstance(value, int | float) or isinstance(value, bool) or not value >= 0:
         raise Wrong()
     return float(value)
+
+
+def start_time(value: Any) -> int | None:
+    """Epoch milliseconds from epoch milliseconds, a datetime or an ISO 8601 string (UTC unless
+    it carries an offset)."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise Wrong()
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise Wrong("not an ISO 8601 time such as 2024-03-01T09:38:24Z") from None
+    if not isinstance(value, datetime):
+        raise Wrong()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1000)
 
 
 def keys(value: Any) -> frozenset[str] | None:

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 
-from mockscope import schemas
+from mockscope import openapi, schemas
 from mockscope.domain import errors
 from mockscope.domain.ratelimit import PER_MODEL, Limits
 from mockscope.domain.tasks import TaskRecord
 from mockscope.http.inbound import same_secret, text
-from mockscope.http.keys import BACKEND, CONTROL_TOKEN
+from mockscope.http.keys import BACKEND, CONTROL_TOKEN, OPERATION_ID
 from mockscope.http.parse import decode_json, read_body
 from mockscope.http.serialize import format_time, json_response
 
@@ -67,13 +67,14 @@ async def get_clock(request: web.Request) -> web.Response:
 
 async def advance_clock(request: web.Request) -> web.Response:
     guard(request)
-    body = validated(await read_body(request), ADVANCE_SCHEMA, "clock advance")
+    body = validated(request, await read_body(request), ADVANCE_SCHEMA, "clock advance")
     request.app[BACKEND].clock.advance(float(body["seconds"]))
     return json_response(_clock_body(request))
 
 
 async def reset(request: web.Request) -> web.Response:
     guard(request)
+    await refuse_a_body(request, "it resets everything, or one account with ?account=NAME")
     request.app[BACKEND].control.reset(_account(request))
     return json_response({"ok": True})
 
@@ -116,7 +117,7 @@ async def get_limits(request: web.Request) -> web.Response:
 
 async def set_limits(request: web.Request) -> web.Response:
     guard(request)
-    body = _whole_numbers(validated(await read_body(request), LIMITS_SCHEMA, "limits"))
+    body = _whole_numbers(validated(request, await read_body(request), LIMITS_SCHEMA, "limits"))
     control = request.app[BACKEND].control
     control.set_limits(replace(control.limits, **_limits_update(body)))
     return json_response(_limits_body(control.limits))
@@ -157,11 +158,37 @@ def _record_body(record: TaskRecord) -> dict[str, Any]:
     }
 
 
-def validated(raw: bytes, schema_name: str, what: str) -> dict[str, Any]:
-    body = decode_json(raw)
+def validated(request: web.Request, raw: bytes, schema_name: str, what: str) -> dict[str, Any]:
+    """The JSON body of a control request, checked against its schema; anything else is
+    refused with a message that shows the body expected."""
     schema = schemas.request_schema(schema_name)
+    if not raw.strip():
+        refuse(request, f"Invalid {what}: the body is empty")
+    try:
+        body = decode_json(raw)
+    except errors.IllegalInput:
+        refuse(request, f"Invalid {what}: the body is not JSON")
     if not schema.is_valid(body):
         details = schemas.describe_each(schema.errors(body))
-        raise errors.InvalidParameter(f"Invalid {what}: {details}.")
+        refuse(request, f"Invalid {what}: {details}")
     assert isinstance(body, dict)
     return body
+
+
+async def refuse_a_body(request: web.Request, instead: str) -> None:
+    """A route without a body refuses one rather than ignore what its caller meant (a reset
+    with {"account": ...} must not reset everything)."""
+    if (await read_body(request)).strip():
+        operation_id = request[OPERATION_ID]
+        raise errors.InvalidParameter(
+            f"{openapi.route(operation_id)} takes no body: {instead}. GET "
+            f"/_mockscope/openapi.json describes it (operation {operation_id})."
+        )
+
+
+def refuse(request: web.Request, problem: str) -> NoReturn:
+    """400 InvalidParameter: `problem`, then how the route wants to be called."""
+    if request.query:
+        names = ", ".join(sorted(request.query))
+        problem += f" (query parameters are not read: send {names} in the body)"
+    raise errors.InvalidParameter(f"{problem}. {openapi.expected_body(request[OPERATION_ID])}.")

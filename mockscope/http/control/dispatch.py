@@ -13,13 +13,14 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockscope.domain import errors
-from mockscope.http.control import clock_limits, scenarios
+from mockscope.http.control import clock_limits, describe, scenarios
 from mockscope.http.keys import OPERATION_ID, PARAMS
 
 PREFIX = clock_limits.PREFIX
 
 # (method, path below /_mockscope/, handler, operationId)
 ROUTES: tuple[tuple[str, str, Handler, str], ...] = (
+    ("GET", "openapi.json", describe.get_openapi, "get_openapi"),
     ("GET", "clock", clock_limits.get_clock, "get_clock"),
     ("POST", "clock/advance", clock_limits.advance_clock, "advance_clock"),
     ("POST", "reset", clock_limits.reset, "reset"),

@@ -11,7 +11,7 @@ from mockscope.domain import errors
 from mockscope.domain.identity import api_key_id, masked_key
 from mockscope.domain.journal import Entry
 from mockscope.domain.operations import Operation
-from mockscope.http.control.clock_limits import guard
+from mockscope.http.control.clock_limits import guard, refuse, refuse_a_body
 from mockscope.http.envelopes import status_for_code
 from mockscope.http.keys import BACKEND, PARAMS, PUBLIC_URL
 from mockscope.http.parse import decode_json, read_body
@@ -34,13 +34,19 @@ async def get_scenario(request: web.Request) -> web.Response:
 async def set_scenario(request: web.Request) -> web.Response:
     """Replace the scenario in force; a malformed one is refused whole."""
     guard(request)
-    document = decode_json(await read_body(request))
+    raw = await read_body(request)
+    if not raw.strip():
+        refuse(request, "Invalid scenario: the body is empty")
+    try:
+        document = decode_json(raw)
+    except errors.IllegalInput:
+        refuse(request, "Invalid scenario: the body is not JSON")
     if not isinstance(document, dict):
-        raise errors.InvalidParameter("Invalid scenario: expected an object with `rules`.")
+        refuse(request, "Invalid scenario: expected an object with `rules`")
     try:
         declared = reading.checked(document)
     except ScenarioError as error:
-        raise errors.InvalidParameter(f"Invalid scenario: {error}.") from None
+        refuse(request, f"Invalid scenario: {error}")
     request.app[BACKEND].control.set_scenario(declared)
     return await get_scenario(request)
 
@@ -78,6 +84,7 @@ async def clear_journal(request: web.Request) -> web.Response:
 async def finish_task(request: web.Request) -> web.Response:
     """End a task now (one a scenario told to wait `never`, or any unfinished one)."""
     guard(request)
+    await refuse_a_body(request, "it ends the task named in the path, now")
     backend = request.app[BACKEND]
     view = backend.control.finish_task(request[PARAMS]["task_id"])
     base = request.app[PUBLIC_URL] or f"{request.scheme}://{request.host}"

@@ -1,0 +1,202 @@
+"""A newcomer's install, as the README tells it, on this machine: the first command verbatim in a
+copy of the checkout (a plain install that serves), a wheel built there, installed into a fresh
+virtual environment without extras, where `mockscope serve` answers the quick start's first curl
+example, `wanx_client` imports and works, and a separate project uses the pytest fixture; then
+the path install.
+
+It needs the package index (pip installs the runtime dependencies, from its cache when it can)
+and takes 30-60 s, so it is one test, marked to start first: under pytest-xdist (the default)
+it runs on one worker from the start while the others take the rest of the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+import mockscope
+from tests.readme_shell import ROOT, blocks, marked_blocks, run_in_order, serving_url
+
+VERSION = mockscope.__version__
+#: The quick start's helper and its first example, the submit.
+HELPER, SUBMIT = blocks("curl")[:2]
+
+
+@pytest.mark.start_first
+def test_the_readme_installs_work_on_a_fresh_environment(tmp_path: Path) -> None:
+    env = _plain_environment()
+    checkout = tmp_path / "mockscope"
+    _copy_checkout(checkout)
+
+    # The README's first command, verbatim: a plain install of the checkout, then serve.
+    (first,) = blocks("fresh-install")
+    with _serving(["bash", "-c", first], checkout, {**env, "MOCKSCOPE_PORT": "0"}) as url:
+        _answers_the_first_curl_example(url, tmp_path, env)
+    assert not _importable(checkout / ".venv/bin/python", "pytest", "dashscope", "schemathesis")
+
+    # A wheel, built in the checkout as the README says.
+    (build,) = blocks("wheel")
+    run_in_order([("wheel", build)], "", tmp_path, env, checkout=checkout, timeout=300)
+    wheel = checkout / "dist" / f"mockscope-{VERSION}-py3-none-any.whl"
+    assert wheel.is_file(), sorted(p.name for p in (checkout / "dist").iterdir())
+
+    # ... installed into a fresh environment, without extras.
+    project = tmp_path / "project"
+    subprocess.run([sys.executable, "-m", "venv", str(project / ".venv")], check=True)
+    bin_dir = project / ".venv" / "bin"
+    in_project = {**env, "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}"}
+    path_install, wheel_install = sorted(blocks("install"), key=lambda block: ".whl" in block)
+    run_in_order([("install", wheel_install)], "", project, in_project, checkout=checkout)
+    python = bin_dir / "python"
+    assert not _importable(python, "pytest", "dashscope", "schemathesis"), "no extra came along"
+
+    # There `mockscope serve` answers the quick start's first example ...
+    with _serving([str(bin_dir / "mockscope"), "serve", "--port", "0"], project, in_project) as url:
+        _answers_the_first_curl_example(url, project, in_project)
+        # ... and the reference client, installed with it, works.
+        _run(python, _WANX_CLIENT.format(url=url), project, in_project)
+    assert _run(python, "-m", project, in_project, "mockscope", "--version").startswith(
+        f"mockscope, version {VERSION}"
+    )
+
+    # A separate project uses the fixture (its own pytest; no conftest.py).
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "pytest"], env=in_project, check=True
+    )
+    tests = project / "tests"
+    tests.mkdir()
+    (tests / "test_with_the_fixture.py").write_text(_PROJECT_TEST, encoding="utf-8")
+    result = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=project,
+        env=in_project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+    # The path install replaces it, and works the same.
+    run_in_order([("install", path_install)], "", project, in_project, checkout=checkout)
+    _run(python, "import mockscope, wanx_client; print(mockscope.__file__)", project, in_project)
+
+
+def test_the_install_blocks_are_the_ones_run_here() -> None:
+    kinds = [kind for kind, _ in marked_blocks()]
+    assert kinds.count("fresh-install") == 1
+    assert kinds.count("wheel") == 1
+    assert kinds.count("install") == 2
+    assert f"mockscope-{VERSION}-py3-none-any.whl" in "".join(blocks("install"))
+
+
+_WANX_CLIENT = dedent(
+    """
+    import wanx_client
+
+    with wanx_client.Client(api_key="sk-anything", base_url="{url}/api/v1") as client:
+        task = client.submit("a cat", n=1)
+        print(client.get(task.task_id).status)
+    """
+)
+
+_PROJECT_TEST = dedent(
+    '''
+    """A user's tests: the fixture comes from the installed plugin, no conftest.py."""
+
+    import pytest
+    from wanx_client import Client, TaskStatus
+
+
+    def test_the_fixture_serves_a_finished_task(mockscope):
+        with Client(api_key="sk-user", base_url=mockscope.base_http_api_url) as client:
+            done = client.wait(client.submit("a cat", n=1))
+        assert done.status is TaskStatus.SUCCEEDED
+
+
+    @pytest.mark.mockscope(time="manual", start_time="2025-06-01T12:00:00Z")
+    def test_the_marker_sets_a_manual_clock(mockscope):
+        assert mockscope.clock.now_ms() == 1_748_779_200_000
+    '''
+)
+
+
+def _plain_environment() -> dict[str, str]:
+    """This process's environment, less the virtual environment and pytest's own variables."""
+    venv_bin = str(Path(sys.executable).parent)
+    path = [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry != venv_bin]
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("PYTEST_", "VIRTUAL_ENV", "PYTHON", "MOCKSCOPE_", "COV_"))
+    }
+    env["PATH"] = os.pathsep.join(path)
+    # Byte-compiling every installed module is most of pip's CPU time here, and Python compiles
+    # what it imports anyway.
+    env["PIP_NO_COMPILE"] = "1"
+    return env
+
+
+def _copy_checkout(target: Path) -> None:
+    """The checkout's files as a fresh clone with the working tree's changes would have them."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_symlink() or not source.is_file():
+            continue
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_bytes(source.read_bytes())
+
+
+@contextmanager
+def _serving(command: list[str], cwd: Path, env: dict[str, str]) -> Iterator[str]:
+    """Start a command that ends in `mockscope serve`; its URL once it serves; stopped after."""
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: bash and the server stop together
+    )
+    try:
+        assert process.stderr is not None
+        yield serving_url(iter(process.stderr.readline, ""))
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def _answers_the_first_curl_example(url: str, cwd: Path, env: dict[str, str]) -> None:
+    _, submitted = run_in_order([("curl", HELPER), ("curl", SUBMIT)], url, cwd, env)
+    (answer,) = submitted.documents
+    assert answer["output"]["task_status"] == "PENDING", answer
+
+
+def _importable(python: Path, *modules: str) -> list[str]:
+    probe = f"import importlib.util as u; print(*[m for m in {modules!r} if u.find_spec(m)])"
+    return _run(python, probe, python.parent, {"PATH": os.environ.get("PATH", "")}).split()
+
+
+def _run(python: Path, code: str, cwd: Path, env: dict[str, str], *args: str) -> str:
+    command = [str(python), *(["-m", *args] if code == "-m" else ["-c", code])]
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
