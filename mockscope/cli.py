@@ -141,14 +141,13 @@ async def _serve_until_signalled(server: MockServer) -> None:
         await server.stop_async()
 
 
-@main.command(
-    short_help="Probe a target and the fake with the same cheap requests; report every difference."
-)
+@main.command(short_help="Print the models served, with their rules, as a markdown table.")
 @click.option(
     "--models",
     "models_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="A models file (schemas/models-file.json) to apply to the catalogue first.",
+    help='A models file ({"models": [...], "serve": [ids]}, as serve --models takes) to apply '
+    "to the catalogue first.",
 )
 def models(models_file: str | None) -> None:
     """Print the models served, with their rules, as a markdown table."""
@@ -201,7 +200,9 @@ def _result_fields(spec: ModelSpec) -> list[tuple[str, bool]]:
     ]
 
 
-@main.command()
+@main.command(
+    short_help="Probe a target and the fake with the same cheap requests; report every difference."
+)
 @click.option(
     "--target",
     type=click.Choice(["live", "fake"]),

@@ -173,8 +173,9 @@ class Options:
             "--models",
             "path",
             metavar="FILE",
-            help="A YAML or JSON file (schemas/models-file.json) of models to add or change "
-            "and of the ids to serve; by default every model of the catalogue is served.",
+            help='A YAML or JSON file {"models": [entries to add, or an id with the keys to '
+            'change], "serve": [ids]}; by default every model of the catalogue is served '
+            "(`mockscope models` prints them).",
         ),
     )
     journal_size: int | None = option(
