@@ -100,6 +100,7 @@ def _check_what_the_quick_start_shows(runs: list[BlockRun], tmp_path: Path) -> N
     assert {"status": 200} in shown, "the upload answers exactly 200"
     failed = [d["output"] for d in shown if isinstance(d, dict) and "output" in d]
     assert any(output.get("code") == "DataInspectionFailed" for output in failed)
+    assert any("choices" in output for output in failed), "wan2.6-t2i answers with choices"
 
 
 def test_the_sdk_is_pointed_at_the_fake_by_its_environment_variable(
