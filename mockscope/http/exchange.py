@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from multidict import istr
+from multidict import CIMultiDict, istr
 
 from mockscope.backend import Backend
 from mockscope.domain import errors
@@ -27,6 +27,7 @@ from mockscope.http.envelopes import (
     router_error,
     unexpected_error_response,
 )
+from mockscope.http.serialize import json_bytes_response
 from mockscope.http.task_bodies import TaskBodies
 from mockscope.scenarios.rules import Rule
 
@@ -38,6 +39,10 @@ class Note:
 
     backend: Backend
     bodies: TaskBodies
+    #: The route's Content-Type for its JSON answers (None: object storage's routes), and
+    #: when the call arrived on the fake's clock.
+    content_type: str | None = None
+    arrived_ms: int = 0
     caller: Caller | None = None
     task_id: str | None = None
     task_status: str | None = None
@@ -46,6 +51,25 @@ class Note:
     own_rule: Rule | None = None
     model: str | None = None
     endpoint: str | None = None
+    #: Set once an answer was made with the gateway's headers (see `answer`).
+    stamped: bool = False
+
+    def answer(self, body: bytes) -> web.Response:
+        """A 200 JSON answer with every header the gateway sends, made in one go (headers
+        added to a made response cost more than the response itself)."""
+        content_type = self.content_type
+        if content_type is None:
+            return json_bytes_response(body)
+        clock = self.backend.clock
+        started = clock.now_ms()
+        if clock.jumps:
+            # A jumping clock moves to a task's end on a read: that is time the client spent
+            # waiting before it, not time the answer took.
+            self.arrived_ms = started
+        self.stamped = True
+        return web.Response(
+            body=body, headers=_gateway_headers(content_type, self.arrived_ms, started)
+        )
 
 
 class DroppedResponse(web.Response):
@@ -75,10 +99,9 @@ def api_route(
 
     @functools.wraps(handler)
     async def answer(request: web.Request) -> web.StreamResponse:
-        noted = Note(backend, bodies)
+        noted = Note(backend, bodies, content_type, clock.now_ms())
         status = NO_ANSWER
         response: web.StreamResponse | None = None
-        arrived = clock.now_ms()
         try:
             try:
                 response = await handler(request, noted)
@@ -86,13 +109,8 @@ def api_route(
                 response = _failure(request, error)
             if not isinstance(response, DroppedResponse):
                 status = response.status
-                if content_type is not None:
-                    started = clock.now_ms()
-                    if clock.jumps:
-                        # A jumping clock moves to a task's end on a read: that is time the
-                        # client spent waiting before it, not time the answer took.
-                        arrived = started
-                    _as_the_gateway_sends_it(response, content_type, arrived, started)
+                if content_type is not None and not noted.stamped:
+                    _as_the_gateway_sends_it(response, noted)
             return response
         finally:
             # Journaled even when the answer never goes out (dropped, or the client gave up).
@@ -101,26 +119,44 @@ def api_route(
     return answer
 
 
-def _as_the_gateway_sends_it(
-    response: web.StreamResponse, content_type: str, arrived_ms: int, started_ms: int
-) -> None:
+def _as_the_gateway_sends_it(response: web.StreamResponse, noted: Note) -> None:
+    """The gateway's headers on an answer made elsewhere (an envelope, a held answer)."""
+    assert noted.content_type is not None
+    clock = noted.backend.clock
+    started = clock.now_ms()
+    arrived = started if clock.jumps else noted.arrived_ms
+    # Every answer of these routes is JSON (an envelope or a body); a dropped one never gets here.
+    response.headers.update(_gateway_headers(noted.content_type, arrived, started))
+
+
+def _gateway_headers(content_type: str, arrived_ms: int, started_ms: int) -> CIMultiDict[str]:
     """The recorded headers of a DashScope answer (fact sheet §4; cnblogs/dashscope-sdk
     RawHttpData `*.response.header.txt`): `req-arrive-time` and `resp-start-time` in epoch
     milliseconds (the fake's clock), `req-cost-time` the milliseconds between them, and the
     route's own Content-Type (`application/json` on submit and uploads, `application/json;
     charset=UTF-8` on the task routes)."""
-    # Every answer of these routes is JSON (an envelope or a body); a dropped one never gets here.
-    headers = response.headers
-    headers[_CONTENT_TYPE] = content_type
-    headers.extend(
-        (
-            (_COST, f"{started_ms - arrived_ms}"),
-            (_ARRIVE, f"{arrived_ms}"),
-            (_START, f"{started_ms}"),
-        )
+    started = _stamp(started_ms)
+    if started_ms == arrived_ms:
+        cost, arrived = _ZERO, started
+    else:
+        cost, arrived = f"{started_ms - arrived_ms}", _stamp(arrived_ms)
+    return CIMultiDict(
+        ((_CONTENT_TYPE, content_type), (_COST, cost), (_ARRIVE, arrived), (_START, started))
     )
 
 
+def _stamp(epoch_ms: int) -> str:
+    """An epoch-ms header value; consecutive answers mostly share the same millisecond (and on
+    a manual clock every answer does), so the last one made is kept."""
+    global _last_stamp
+    last = _last_stamp  # read once: servers in other threads may replace it meanwhile
+    if last[0] != epoch_ms:
+        last = _last_stamp = (epoch_ms, f"{epoch_ms}")
+    return last[1]
+
+
+_last_stamp = (-1, "-1")
+_ZERO = "0"
 # Header names made once: the hot path then skips turning them into case-insensitive keys.
 _CONTENT_TYPE = istr("Content-Type")
 _COST = istr("req-cost-time")

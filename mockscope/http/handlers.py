@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from aiohttp import web
 
 from mockscope.domain.identity import Caller
@@ -14,8 +15,6 @@ from mockscope.http.parse import parse_create_request, parse_list_query, read_bo
 from mockscope.http.serialize import (
     cancel_body,
     create_body,
-    json_bytes_response,
-    json_response,
     list_body,
 )
 
@@ -76,7 +75,7 @@ def creates_on(endpoint: str) -> ApiHandler:
 
         if not synchronous:
             return await faults.around(
-                request, outcome, lambda: json_response(create_body(*create()))
+                request, outcome, lambda: noted.answer(orjson.dumps(create_body(*create())))
             )
         return await held.answer_when_finished(request, noted, outcome, create)
 
@@ -95,7 +94,7 @@ async def get_task(request: web.Request, noted: Note) -> web.Response:
     view = api.get_task(caller, task_id)
     noted.task_status = view.status
     body = noted.bodies.render(view, api.new_request_id(), lambda: base_url(request))
-    response = json_bytes_response(body)
+    response = noted.answer(body)
     if outcome is not None:
         return await faults.after(request, outcome, response)
     return response
@@ -110,7 +109,7 @@ async def cancel_task(request: web.Request, noted: Note) -> web.Response:
 
     def cancel() -> web.Response:
         api.cancel_task(caller, task_id)
-        return json_response(cancel_body(api.new_request_id()))
+        return noted.answer(orjson.dumps(cancel_body(api.new_request_id())))
 
     return await faults.around(request, outcome, cancel)
 
@@ -123,6 +122,6 @@ async def list_tasks(request: web.Request, noted: Note) -> web.Response:
 
     def answer() -> web.Response:
         page = api.list_tasks(caller, query)
-        return json_response(list_body(page, api.new_request_id()))
+        return noted.answer(orjson.dumps(list_body(page, api.new_request_id())))
 
     return await faults.around(request, outcome, answer)
