@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import asyncio
 
 import httpx
@@ -179,6 +181,8 @@ def test_100000_requests_through_the_real_handlers_keep_the_journal_bounded() ->
         def __init__(self, task_id: str) -> None:
             self.headers = headers
             self.match_info = {"task_id": task_id}
+            self.method = "GET"
+            self.rel_url = SimpleNamespace(raw_path=f"/api/v1/tasks/{task_id}")
 
     async def hammer() -> None:
         for k in range(100_000):
