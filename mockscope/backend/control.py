@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from mockscope.backend.state import State
 from mockscope.domain import errors
+from mockscope.domain.identity import account_uid
 from mockscope.domain.lifecycle import TERMINAL_STATUSES, TaskStatus
 from mockscope.domain.ratelimit import Limits
 from mockscope.domain.tasks import TaskRecord, TaskView
@@ -132,6 +133,17 @@ class Control:
             for task in kept[skip : skip + size]
         ]
         return TaskPage(len(kept), page, accounts, sorted(models))
+
+    def account_named_by(self, account_id: str) -> str | None:
+        """The account whose numeric user id (`account_uid`) is `account_id`, if it holds tasks."""
+        return next(
+            (
+                held.name
+                for held in self._state.store.accounts()
+                if account_uid(held.name) == account_id
+            ),
+            None,
+        )
 
     def footprint(self) -> Footprint:
         store = self._state.store

@@ -293,9 +293,7 @@ class Journal:
                 (entry.seq,),
             )
             for entry in self.entries(operation=Operation.CREATE)
-            if entry.task_id is not None
-            and entry.task_status is None
-            and entry.task_id not in read
+            if entry.task_id is not None and entry.task_status is None and entry.task_id not in read
         ]
 
 
