@@ -14,7 +14,7 @@ from mockscope.domain import errors
 from mockscope.domain.identity import account_uid
 from mockscope.domain.lifecycle import TERMINAL_STATUSES, TaskStatus
 from mockscope.domain.ratelimit import Limits
-from mockscope.domain.tasks import TaskRecord, TaskView
+from mockscope.domain.tasks import Task, TaskRecord, TaskView
 from mockscope.domain.uploads import StoredFile
 from mockscope.scenarios.rules import Rule, ScenarioRules
 
@@ -115,7 +115,9 @@ class Control:
         """
         store = self._state.store
         now = self._state.clock.now_ms()
-        accounts, models, kept = [], set(), []
+        accounts: list[str] = []
+        models: set[str] = set()
+        kept: list[Task] = []
         for held in store.accounts():
             tasks = [task for task in held.tasks if not task.purged]
             if tasks:

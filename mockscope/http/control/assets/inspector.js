@@ -6,7 +6,7 @@
   const BASE = "/_mockscope/";
   const POLL_MS = 1000;
   const PAGE_SIZE = 20;
-  const JOURNAL_ROWS = 25;
+  const JOURNAL_ROWS = 15;
   // The fake shows times in Beijing time, as the service does (UTC+8, no daylight saving).
   const BEIJING_MS = 8 * 3600 * 1000;
   // A browser opens the page without headers: a token given as ?token= goes with every call.
@@ -57,7 +57,8 @@
   function ruleLine(rule) {
     const parts = [rule.outcome];
     for (const [name, value] of Object.entries(rule)) {
-      if (["outcome", "match", "times", "probability"].includes(name)) continue;
+      // The message is the code's own unless declared: it goes in the tooltip, not the line.
+      if (["outcome", "match", "times", "probability", "message"].includes(name)) continue;
       parts.push(`${name}=${Array.isArray(value) ? value.join(",") : value}`);
     }
     if (typeof rule.times === "string" && rule.times !== "always") parts.push(`times=${rule.times}`);
@@ -159,10 +160,10 @@
     track.append(marker);
 
     const waited = (started ? task.scheduled_ms : Math.min(stop ?? now, now)) - task.submit_ms;
-    const words = [`submitted ${clockTime(task.submit_ms)}`, `queued ${duration(Math.max(0, waited))}`];
-    if (started && stop !== null) words.push(`${stop <= now ? "ran" : "runs"} ${duration(stop - task.scheduled_ms)}`);
-    if (stop !== null) words.push(`${stop <= now ? "ended" : "ends"} ${clockTime(stop)}`);
-    else words.push("runs until told otherwise");
+    const spent = [`queued ${duration(Math.max(0, waited))}`];
+    if (started && stop !== null) spent.push(`${stop <= now ? "ran" : "runs"} ${duration(stop - task.scheduled_ms)}`);
+    if (stop === null) spent.push("runs until told otherwise");
+    const when = `${clockTime(task.submit_ms)} → ${stop === null ? "…" : clockTime(stop)}`;
 
     const metrics = task.task_metrics;
     const images = el("div", { class: "thumbs" });
@@ -185,7 +186,7 @@
       { "data-task-id": task.task_id, "data-status": task.status },
       el("td", {}, el("div", { class: "id", title: task.task_id, text: task.task_id }), el("div", { class: "prompt", title: task.prompt, text: task.prompt })),
       el("td", { class: "id", text: task.account }),
-      el("td", {}, el("div", { class: "id", text: task.model }), el("div", { class: "metrics", text: task.size })),
+      el("td", {}, el("div", { class: "id nowrap", text: task.model }), el("div", { class: "metrics", text: task.size })),
       el(
         "td",
         {},
@@ -194,7 +195,7 @@
         task.failure ? el("div", { class: "failure", title: task.failure.message, text: task.failure.code }) : null,
         task.outcome ? el("div", { class: "metrics mono", text: task.outcome }) : null,
       ),
-      el("td", { class: "timeline" }, track, el("div", { class: "times", text: words.join(" · ") })),
+      el("td", { class: "timeline" }, track, el("div", { class: "times", text: spent.join(" · ") }), el("div", { class: "times", title: "submitted → ends, on the fake's clock", text: when })),
       el("td", {}, images),
     );
   }
@@ -208,10 +209,10 @@
           "tr",
           {},
           el("td", { class: "num", text: `${k + 1}` }),
-          el("td", {}, el("div", { class: "mono", text: ruleLine(installed.rule) }), installed.rule.match ? el("div", { class: "metrics", text: `when ${matchLine(installed.rule.match)}` }) : null),
+          el("td", {}, el("div", { class: "rule", title: installed.rule.message ?? null, text: ruleLine(installed.rule) }), installed.rule.match ? el("div", { class: "metrics", text: `when ${matchLine(installed.rule.match)}` }) : null),
           el("td", { class: "num", text: `${installed.calls}` }),
           el("td", { class: "num", text: `${installed.fired}` }),
-          el("td", {}, el("button", { type: "button", "data-remove": `${k + 1}`, "aria-label": `Remove rule ${k + 1}`, text: "Remove" })),
+          el("td", {}, el("button", { type: "button", class: "remove", "data-remove": `${k + 1}`, "aria-label": `Remove rule ${k + 1}`, title: "Remove this rule", text: "✕" })),
         ),
       ),
     );
