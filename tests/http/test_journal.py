@@ -193,3 +193,23 @@ def test_100000_requests_through_the_real_handlers_keep_the_journal_bounded() ->
     assert len(entries) == 2_000
     assert (entries[0].seq, entries[-1].seq) == (98_001, 100_000)
     assert entries[-1].task_id == "t99999"
+
+
+def test_findings_are_the_same_problems_with_their_entries() -> None:
+    journal = Journal()
+    journal.record(0, Operation.CREATE, "a", "sk-a", "t1", 200, work="w")
+    journal.record(10, Operation.CREATE, "a", "sk-a", "t2", 200, work="w")
+    journal.record(500, Operation.GET, "a", "sk-a", "t1", 200, task_status="SUCCEEDED")
+    journal.record(900, Operation.GET, "a", "sk-a", "t1", 200, task_status="SUCCEEDED")
+    found = journal.findings()
+    assert [f.message for f in found] == journal.client_problems()
+    assert [(f.check, f.task_id, f.seqs) for f in found] == [
+        ("polls_too_fast", "t1", (3, 4)),
+        ("polls_after_terminal", "t1", (3, 4)),
+        ("duplicate_submissions", "t1", (1, 2)),
+        ("unpolled_tasks", "t2", (2,)),
+    ]
+    duplicate = found[2]
+    assert duplicate.worded(lambda key: "sk-…") == (
+        "sk-… submitted the same work 2 times: tasks t1, t2"
+    )
