@@ -191,5 +191,7 @@ def _journal(
         request.method,
         # The raw path is ASCII (percent-encoded) and carries no query: no signature, no secret.
         request.rel_url.raw_path,
-        now - arrived_ms,
+        # A reset while the answer was on its way (a download rendering its image) moves the
+        # clock back: that time is not the answer's.
+        max(0, now - arrived_ms),
     )
