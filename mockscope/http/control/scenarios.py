@@ -97,7 +97,7 @@ async def get_journal(request: web.Request) -> web.Response:
         api_key=query.get("api_key"),
         model=query.get("model"),
     )
-    limit = query_params.bounded_integer(query, "limit", default=0, low=1, high=journal.capacity)
+    limit = query_params.bounded_integer(query, "limit", default=0, low=1, high=10**6)
     if limit:
         entries = entries[-limit:]
     shown = request.app[BACKEND].directory.shown
