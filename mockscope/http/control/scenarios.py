@@ -62,7 +62,8 @@ async def add_rule(request: web.Request) -> web.Response:
     try:
         rule = reading.checked_rule(body["rule"])
     except ScenarioError as error:
-        refuse(request, f"Invalid rule: {error}")
+        # A one-line rule's errors begin by naming it ("rule: ..."); said once is enough.
+        refuse(request, f"Invalid rule: {str(error).removeprefix('rule: ')}")
     request.app[BACKEND].control.add_rule(rule)
     return await get_scenario(request)
 
