@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from mockscope import Limits, ManualClock, MockServer
+from mockscope.domain.identity import account_uid
 from tests.browser.conftest import console_errors
 from tests.support import assert_schema_conformance
 
@@ -143,6 +144,20 @@ def test_a_thumbnail_loads_at_the_requested_aspect_ratio(page: Any, api: httpx.C
     assert link.get_attribute("href") == image.get_attribute("src")
 
 
+def test_resetting_one_account_from_the_page_leaves_the_others(
+    page: Any, api: httpx.Client
+) -> None:
+    mine = create(api)
+    theirs = api.post(
+        CREATE, json={"model": "wanx-v1", "input": {"prompt": "p"}}, headers=headers(OTHER_KEY)
+    ).json()["output"]["task_id"]
+    expect(row(page, theirs)).to_be_visible()
+    page.get_by_label("What to reset").select_option(account_uid(OTHER_KEY))
+    page.get_by_role("button", name="Reset", exact=True).click()
+    expect(row(page, theirs)).to_have_count(0)
+    expect(row(page, mine)).to_be_visible()
+
+
 def test_a_rule_added_on_the_page_makes_the_next_create_fail(page: Any, api: httpx.Client) -> None:
     page.get_by_label("Add a rule (one-line form)").fill(
         "error; code=DataInspectionFailed; times=once"
@@ -215,7 +230,7 @@ def test_every_control_has_an_accessible_label_and_the_tasks_are_a_table(
     )
     assert unlabelled == []
     # Each control is found by its label, as assistive technology finds it.
-    for label in ("Account", "Model", "Status", "Advance by seconds", "Reset"):
+    for label in ("Account", "Model", "Status", "Advance by seconds", "What to reset"):
         expect(page.get_by_label(label, exact=True)).to_have_count(1)
     table = page.locator("#task-table")
     assert table.evaluate("(node) => node.tagName") == "TABLE"
