@@ -172,7 +172,7 @@ class Journal:
 
     def polls_faster_than(self, per_second: float) -> list[str]:
         """Reads of one task closer together than 1/per_second."""
-        return _messages(self.polls_too_fast(per_second))
+        return _messages(self.polls_too_fast_findings(per_second))
 
     def polls_after_terminal(self) -> list[str]:
         """Reads of a task after a read had already shown it finished."""
@@ -209,14 +209,14 @@ class Journal:
     def findings(self, max_polls_per_second: float = 1.0) -> list[Finding]:
         """Every check's findings, in the order of CHECKS."""
         return [
-            *self.polls_too_fast(max_polls_per_second),
+            *self.polls_too_fast_findings(max_polls_per_second),
             *self.polls_after_terminal_findings(),
             *self.retry_after_ignored_findings(),
             *self.duplicate_submission_findings(),
             *self.unpolled_task_findings(),
         ]
 
-    def polls_too_fast(self, per_second: float) -> list[Finding]:
+    def polls_too_fast_findings(self, per_second: float) -> list[Finding]:
         gap_ms = 1000 / per_second
         found = []
         for task_id, reads in _reads_by_task(self.entries(operation=Operation.GET)).items():
