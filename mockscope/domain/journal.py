@@ -88,6 +88,8 @@ class Journal:
         # the garbage collector.
         self._entries: deque[tuple[object, ...]] = deque(maxlen=capacity)
         self._seq = 0
+        #: The last findings, with the (seq, length, rate) they were found for.
+        self._findings: tuple[tuple[int, int, float], tuple[Finding, ...]] | None = None
 
     @property
     def capacity(self) -> int:
@@ -141,18 +143,25 @@ class Journal:
         operation: Operation | str | None = None,
         api_key: str | None = None,
         model: str | None = None,
+        latest: int | None = None,
     ) -> list[Entry]:
         """The kept entries, oldest first, optionally only those of a task, operation, key or
-        model."""
+        model, and of those only the `latest` ones."""
         operation = Operation(operation) if operation is not None else None
-        return [
+        raw = list(self._entries)
+        if latest is not None and all(f is None for f in (task_id, operation, api_key, model)):
+            raw = raw[-latest:] if latest > 0 else []  # unfiltered: only the last few are made
+        found = [
             entry
-            for entry in map(_entry, list(self._entries))
+            for entry in map(_entry, raw)
             if (task_id is None or entry.task_id == task_id)
             and (operation is None or entry.operation is operation)
             and (api_key is None or entry.api_key == api_key)
             and (model is None or entry.model == model)
         ]
+        if latest is not None:
+            return found[-latest:] if latest > 0 else []
+        return found
 
     def clear(self) -> None:
         self._entries.clear()
@@ -207,94 +216,125 @@ class Journal:
     # -- the same checks as findings: each problem with the entries that show it -----------
 
     def findings(self, max_polls_per_second: float = 1.0) -> list[Finding]:
-        """Every check's findings, in the order of CHECKS."""
-        return [
-            *self.polls_too_fast_findings(max_polls_per_second),
-            *self.polls_after_terminal_findings(),
-            *self.retry_after_ignored_findings(),
-            *self.duplicate_submission_findings(),
-            *self.unpolled_task_findings(),
+        """Every check's findings, in the order of CHECKS.
+
+        The entries are read once for all the checks, and the answer is kept until the journal
+        changes: an inspector asks every second, mostly of a journal that has not moved.
+        """
+        key = (self._seq, len(self._entries), max_polls_per_second)
+        kept = self._findings
+        if kept is not None and kept[0] == key:
+            return list(kept[1])
+        entries = self.entries()
+        found = [
+            *_polls_too_fast(entries, max_polls_per_second),
+            *_polls_after_terminal(entries),
+            *_retry_after_ignored(entries),
+            *_duplicate_submissions(entries),
+            *_unpolled_tasks(entries),
         ]
+        self._findings = (key, tuple(found))
+        return found
 
     def polls_too_fast_findings(self, per_second: float) -> list[Finding]:
-        gap_ms = 1000 / per_second
-        found = []
-        for task_id, reads in _reads_by_task(self.entries(operation=Operation.GET)).items():
-            for earlier, later in itertools.pairwise(reads):
-                if later.time_ms - earlier.time_ms < gap_ms:
-                    message = (
-                        f"task {task_id} was read {later.time_ms - earlier.time_ms} ms after the "
-                        f"previous read (faster than {per_second:g} per second)"
-                    )
-                    found.append(
-                        Finding("polls_too_fast", message, task_id, (earlier.seq, later.seq))
-                    )
-        return found
+        return _polls_too_fast(self.entries(), per_second)
 
     def polls_after_terminal_findings(self) -> list[Finding]:
-        found = []
-        for task_id, reads in _reads_by_task(self.entries(operation=Operation.GET)).items():
-            finished = next((k for k, read in enumerate(reads) if _terminal(read)), None)
-            if finished is not None and finished + 1 < len(reads):
-                extra = reads[finished + 1 :]
-                message = (
-                    f"task {task_id} was read {len(extra)} more time(s) after it showed "
-                    f"{reads[finished].task_status}"
-                )
-                seqs = tuple(read.seq for read in reads[finished:])
-                found.append(Finding("polls_after_terminal", message, task_id, seqs))
-        return found
+        return _polls_after_terminal(self.entries())
 
     def retry_after_ignored_findings(self) -> list[Finding]:
-        found = []
-        throttled: dict[tuple[str | None, Operation], Entry] = {}
-        for entry in self.entries():
-            key = (entry.api_key, entry.operation)
-            refused = throttled.get(key)
-            if refused is not None and refused.retry_after_s is not None:
-                waited = entry.time_ms - refused.time_ms
-                if waited < refused.retry_after_s * 1000:
-                    message = (
-                        f"{entry.operation} by {entry.api_key} came {waited} ms after a 429 that "
-                        f"said Retry-After: {refused.retry_after_s}"
-                    )
-                    seqs = (refused.seq, entry.seq)
-                    found.append(
-                        Finding("retry_after_ignored", message, entry.task_id, seqs, entry.api_key)
-                    )
-                del throttled[key]
-            if entry.status == 429:
-                throttled[key] = entry
-        return found
+        return _retry_after_ignored(self.entries())
 
     def duplicate_submission_findings(self) -> list[Finding]:
-        created: dict[tuple[str | None, str], list[Entry]] = defaultdict(list)
-        for entry in self.entries(operation=Operation.CREATE):
-            if entry.work is not None and entry.task_id is not None:
-                created[(entry.api_key, entry.work)].append(entry)
-        found = []
-        for (api_key, _), same in created.items():
-            if len(same) > 1:
-                ids = ", ".join(str(entry.task_id) for entry in same)
-                message = f"{api_key} submitted the same work {len(same)} times: tasks {ids}"
-                seqs = tuple(entry.seq for entry in same)
-                found.append(
-                    Finding("duplicate_submissions", message, same[0].task_id, seqs, api_key)
-                )
-        return found
+        return _duplicate_submissions(self.entries())
 
     def unpolled_task_findings(self) -> list[Finding]:
-        read = {entry.task_id for entry in self.entries(operation=Operation.GET)}
-        return [
-            Finding(
-                "unpolled_tasks",
-                f"task {entry.task_id} was created and never read",
-                entry.task_id,
-                (entry.seq,),
+        return _unpolled_tasks(self.entries())
+
+
+def _polls_too_fast(entries: list[Entry], per_second: float) -> list[Finding]:
+    gap_ms = 1000 / per_second
+    found = []
+    for task_id, reads in _reads_by_task(_of(entries, Operation.GET)).items():
+        for earlier, later in itertools.pairwise(reads):
+            if later.time_ms - earlier.time_ms < gap_ms:
+                message = (
+                    f"task {task_id} was read {later.time_ms - earlier.time_ms} ms after the "
+                    f"previous read (faster than {per_second:g} per second)"
+                )
+                found.append(Finding("polls_too_fast", message, task_id, (earlier.seq, later.seq)))
+    return found
+
+
+def _polls_after_terminal(entries: list[Entry]) -> list[Finding]:
+    found = []
+    for task_id, reads in _reads_by_task(_of(entries, Operation.GET)).items():
+        finished = next((k for k, read in enumerate(reads) if _terminal(read)), None)
+        if finished is not None and finished + 1 < len(reads):
+            extra = reads[finished + 1 :]
+            message = (
+                f"task {task_id} was read {len(extra)} more time(s) after it showed "
+                f"{reads[finished].task_status}"
             )
-            for entry in self.entries(operation=Operation.CREATE)
-            if entry.task_id is not None and entry.task_status is None and entry.task_id not in read
-        ]
+            seqs = tuple(read.seq for read in reads[finished:])
+            found.append(Finding("polls_after_terminal", message, task_id, seqs))
+    return found
+
+
+def _retry_after_ignored(entries: list[Entry]) -> list[Finding]:
+    found = []
+    throttled: dict[tuple[str | None, Operation], Entry] = {}
+    for entry in entries:
+        key = (entry.api_key, entry.operation)
+        refused = throttled.get(key)
+        if refused is not None and refused.retry_after_s is not None:
+            waited = entry.time_ms - refused.time_ms
+            if waited < refused.retry_after_s * 1000:
+                message = (
+                    f"{entry.operation} by {entry.api_key} came {waited} ms after a 429 that "
+                    f"said Retry-After: {refused.retry_after_s}"
+                )
+                seqs = (refused.seq, entry.seq)
+                found.append(
+                    Finding("retry_after_ignored", message, entry.task_id, seqs, entry.api_key)
+                )
+            del throttled[key]
+        if entry.status == 429:
+            throttled[key] = entry
+    return found
+
+
+def _duplicate_submissions(entries: list[Entry]) -> list[Finding]:
+    created: dict[tuple[str | None, str], list[Entry]] = defaultdict(list)
+    for entry in _of(entries, Operation.CREATE):
+        if entry.work is not None and entry.task_id is not None:
+            created[(entry.api_key, entry.work)].append(entry)
+    found = []
+    for (api_key, _), same in created.items():
+        if len(same) > 1:
+            ids = ", ".join(str(entry.task_id) for entry in same)
+            message = f"{api_key} submitted the same work {len(same)} times: tasks {ids}"
+            seqs = tuple(entry.seq for entry in same)
+            found.append(Finding("duplicate_submissions", message, same[0].task_id, seqs, api_key))
+    return found
+
+
+def _unpolled_tasks(entries: list[Entry]) -> list[Finding]:
+    read = {entry.task_id for entry in _of(entries, Operation.GET)}
+    return [
+        Finding(
+            "unpolled_tasks",
+            f"task {entry.task_id} was created and never read",
+            entry.task_id,
+            (entry.seq,),
+        )
+        for entry in _of(entries, Operation.CREATE)
+        if entry.task_id is not None and entry.task_status is None and entry.task_id not in read
+    ]
+
+
+def _of(entries: list[Entry], operation: Operation) -> list[Entry]:
+    return [entry for entry in entries if entry.operation is operation]
 
 
 def _messages(found: list[Finding]) -> list[str]:

@@ -213,3 +213,25 @@ def test_findings_are_the_same_problems_with_their_entries() -> None:
     assert duplicate.worded(lambda key: "sk-…") == (
         "sk-… submitted the same work 2 times: tasks t1, t2"
     )
+
+
+def test_findings_are_kept_until_the_journal_changes() -> None:
+    journal = Journal()
+    journal.record(0, Operation.CREATE, "a", "sk-a", "t1", 200)
+    first = journal.findings()
+    assert journal.findings() == first
+    assert journal.findings() is not journal.findings(), "each caller gets its own list"
+    journal.record(10, Operation.GET, "a", "sk-a", "t1", 200, task_status="PENDING")
+    assert journal.findings() == [], "the task has been read now"
+    journal.clear()
+    assert journal.findings() == []
+    assert journal.findings(max_polls_per_second=5) == []
+
+
+def test_the_latest_entries_only() -> None:
+    journal = Journal()
+    for k in range(5):
+        journal.record(k, Operation.GET if k % 2 else Operation.CREATE, "a", "sk-a", f"t{k}", 200)
+    assert [e.seq for e in journal.entries(latest=2)] == [4, 5]
+    assert [e.seq for e in journal.entries(operation=Operation.GET, latest=1)] == [4]
+    assert [e.seq for e in journal.entries(latest=10)] == [1, 2, 3, 4, 5]

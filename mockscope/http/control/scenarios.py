@@ -92,15 +92,14 @@ async def get_journal(request: web.Request) -> web.Response:
     operation = query.get("operation")
     if operation is not None and operation not in Operation.__members__.values():
         raise errors.InvalidParameter(f"Unknown operation `{operation}`.")
+    limit = query_params.bounded_integer(query, "limit", default=0, low=1, high=10**6)
     entries = journal.entries(
         task_id=query.get("task_id"),
         operation=Operation(operation) if operation else None,
         api_key=query.get("api_key"),
         model=query.get("model"),
+        latest=limit or None,
     )
-    limit = query_params.bounded_integer(query, "limit", default=0, low=1, high=10**6)
-    if limit:
-        entries = entries[-limit:]
     shown = request.app[BACKEND].directory.shown
     body = {"capacity": journal.capacity, "entries": [_entry_body(e, shown) for e in entries]}
     return json_response(body)
