@@ -114,7 +114,7 @@ def api_route(
             return response
         finally:
             # Journaled even when the answer never goes out (dropped, or the client gave up).
-            _journal(operation, noted, status, response, request, arrived)
+            _journal(operation, noted, status, response, request)
 
     return answer
 
@@ -124,7 +124,9 @@ def _as_the_gateway_sends_it(response: web.StreamResponse, noted: Note) -> None:
     assert noted.content_type is not None
     clock = noted.backend.clock
     started = clock.now_ms()
-    arrived = started if clock.jumps else noted.arrived_ms
+    if clock.jumps:
+        noted.arrived_ms = started  # as in Note.answer
+    arrived = noted.arrived_ms
     # Every answer of these routes is JSON (an envelope or a body); a dropped one never gets here.
     response.headers.update(_gateway_headers(noted.content_type, arrived, started))
 
@@ -203,7 +205,6 @@ def _journal(
     status: int,
     response: web.StreamResponse | None,
     request: web.Request,
-    arrived_ms: int,
 ) -> None:
     backend = noted.backend
     now = backend.clock.now_ms()
@@ -211,6 +212,10 @@ def _journal(
     retry_after = None
     if status == 429 and response is not None and "Retry-After" in response.headers:
         retry_after = int(response.headers["Retry-After"])
+    # The raw path is ASCII (percent-encoded); its query is dropped: no signature, no secret.
+    path = request.raw_path
+    if "?" in path:
+        path = path.partition("?")[0]
     backend.journal.record(
         now,
         operation,
@@ -225,9 +230,8 @@ def _journal(
         noted.model,
         noted.endpoint,
         request.method,
-        # The raw path is ASCII (percent-encoded) and carries no query: no signature, no secret.
-        request.rel_url.raw_path,
+        path,
         # A reset while the answer was on its way (a download rendering its image) moves the
         # clock back: that time is not the answer's.
-        max(0, now - arrived_ms),
+        max(0, now - noted.arrived_ms),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -181,7 +180,7 @@ def test_100000_requests_through_the_real_handlers_keep_the_journal_bounded() ->
             self.headers = headers
             self.match_info = {"task_id": task_id}
             self.method = "GET"
-            self.rel_url = SimpleNamespace(raw_path=f"/api/v1/tasks/{task_id}")
+            self.raw_path = f"/api/v1/tasks/{task_id}"
 
     async def hammer() -> None:
         for k in range(100_000):
