@@ -1,5 +1,5 @@
 """One account's tasks in submission order, indexed so that listing and cancelling cost
-O(log n + page) rather than O(n) (issue 12).
+O(log n + page) rather than O(n).
 
 - **Window.** Tasks are appended in submission order, so the submit-time window is two bisects
   on a parallel array of submit times.

@@ -1,4 +1,4 @@
-"""The indexed listing and cancel equal the O(n) reference for random histories (issue 12)."""
+"""The indexed listing and cancel equal the O(n) reference for random histories."""
 
 from __future__ import annotations
 

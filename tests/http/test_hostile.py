@@ -1,4 +1,4 @@
-"""Hostile input over real sockets (issue 12): every answer under 500, DashScope-shaped (or an
+"""Hostile input over real sockets: every answer under 500, DashScope-shaped (or an
 OSS XML document where the OpenAPI says so), and nothing stored changed by it.
 
 Raw bytes go through `socket` where an HTTP client would refuse to send them.
