@@ -7,8 +7,9 @@
 It starts `mockscope serve --time realistic` in a child process on a free loopback port, with a
 time scale chosen so that the first tasks expire (24 simulated hours after they end) 40 % into
 the run, gives every account `--prefill` (40) finished tasks so that listings answer full pages
-from the first interval on, and loads it from this process with `--connections` aiohttp workers: creates, gets,
-lists (no filter, a model, a status, a later page) and cancels across `--accounts` accounts.
+from the first interval on, and loads it from this process with `--connections` aiohttp
+workers: creates, gets, lists (no filter, a model, a status, a later page) and cancels across
+`--accounts` accounts.
 Every `--every` seconds (30) it prints the server's RSS and the simulated hour; every
 `--bucket` seconds (60; 10 with --quick) the requests per second and the p99 latency of that
 bucket. At the end: requests, answers by status, and the verdict: no 5xx, RSS flat once expiry
