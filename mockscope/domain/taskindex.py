@@ -406,6 +406,8 @@ class TaskIndex:
     def _differs(self, model: str, key_id: str) -> bool:
         """Note a task's model and key id; True when one of them is the first to differ."""
         only, split, changed = self._only, self._split, False
+        if model == only[0] and key_id == only[1]:
+            return False  # the usual create: the account's one model and key
         for dim, value in ((0, model), (1, key_id)):
             if split[dim]:
                 continue
