@@ -222,11 +222,18 @@ LONG_TASK_AHEAD = [("create", 0, "wanx-v1", n, None, None) for n in (1, 1, 4, 1,
     ("cancel", 7),
     ("cancel", 5),
 ]
+#: One run slot, three tasks: the second is canceled, so the third starts when the first ends,
+#: well before its old start, and is listed RUNNING then.
+MOVED_UP_AND_RUNNING = [("create", 0, "wanx-v1", 1, None, None)] * 3 + [
+    ("cancel", 1),
+    ("advance", 7_000),
+]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(queue_ops, st.sampled_from([1, 2, 3, 5]))
 @example(LONG_TASK_AHEAD, 2)
+@example(MOVED_UP_AND_RUNNING, 1)
 def test_cancels_in_backed_up_lanes_of_any_concurrency_equal_redrawing_the_whole_queue(
     ops: list[tuple[object, ...]], concurrency: int
 ) -> None:
@@ -260,6 +267,18 @@ def test_cancels_in_backed_up_lanes_of_any_concurrency_equal_redrawing_the_whole
             _apply(naive, naive_clock, op, naive_ids)
             patch.undo()
             assert _plans(fast) == _plans(naive), ops
+            _assert_lists_equal_the_scan(fast)
+
+
+def _assert_lists_equal_the_scan(backend: Backend) -> None:
+    """Statuses moved by a redraw are what the index lists (every status, both keys' tasks)."""
+    store, now = backend.api._store, backend.clock.now_ms()
+    account = store.account_or_none("A")
+    tasks = list(account.tasks) if account is not None else []
+    for status in (None, *TaskStatus):
+        query = ListQuery(status=status, page_size=100)
+        expected = scan_tasks(tasks, query, now, lambda t: not store.is_expired(t, now))
+        assert _shape(backend.api.list_tasks(CALLERS[0], query)) == _shape(expected), status
 
 
 def test_fenwick_counts_and_selects() -> None:
