@@ -139,20 +139,23 @@ class Operations:
         else:
             plan = account.plan(now, shape.queue_ms, shape.run_ms, spec.id)
         shape.adjust(plan)
+        # Positional, in Task's field order: keyword arguments to a dataclass of this size
+        # cost about as much again as making it, on every create.
         task = Task(
-            task_id=self._ids.task_id(),
-            account=caller.account,
-            request=request,
-            seed=request.seed if request.seed is not None else self._ids.image_seed(),
-            plan=plan,
-            result=shape.result,
-            api_key=caller.api_key,
-            request_id=request_id,
-            progression=shape.progression,
-            declared=declared.describe() if declared is not None else "",
-            style=spec.result,
-            endpoint=endpoint,
-            hidden=hidden,
+            self._ids.task_id(),
+            caller.account,
+            request,
+            request.seed if request.seed is not None else self._ids.image_seed(),
+            plan,
+            shape.result,
+            caller.api_key,
+            request_id,
+            False,  # purged
+            shape.progression,
+            declared.describe() if declared is not None else "",
+            spec.result,
+            endpoint,
+            hidden,
         )
         self._store.add(task, now, None if hidden else spec.id)
         return task

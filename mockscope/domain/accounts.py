@@ -62,7 +62,8 @@ class Lane:
         if run_ms > self._longest_run:
             self._longest_run = run_ms
         start = max(submit_ms + queue_ms, self._slots[0])
-        return Plan(submit_ms, start, min(start + run_ms, FOREVER_MS), run_ms=run_ms)
+        # Positional (Plan's field order): this runs on every create.
+        return Plan(submit_ms, start, min(start + run_ms, FOREVER_MS), None, None, 0, False, run_ms)
 
     def admit(self, task: Task, now_ms: int) -> None:
         plan = task.plan

@@ -193,9 +193,12 @@ class Task:
         phase = plan.phase_at(now_ms)
         request, style = self.request, self.style
         n = request.n
+        # Positional, in TaskView's field order (id, status, submit, scheduled, end, failure,
+        # results, total, succeeded, failed, request, style): a poll reads PENDING or RUNNING,
+        # and keyword arguments would double what making its view costs.
         if phase is TaskStatus.PENDING:
             return TaskView(
-                self.task_id, phase, plan.submit_ms, total=n, request=request, style=style
+                self.task_id, phase, plan.submit_ms, None, None, None, (), n, 0, 0, request, style
             )
         if phase is TaskStatus.RUNNING or phase is TaskStatus.SUSPENDED:
             return TaskView(
@@ -203,9 +206,14 @@ class Task:
                 phase,
                 plan.submit_ms,
                 plan.scheduled_ms,
-                total=n,
-                request=request,
-                style=style,
+                None,
+                None,
+                (),
+                n,
+                0,
+                0,
+                request,
+                style,
             )
         if phase is TaskStatus.CANCELED:
             return TaskView(
@@ -229,28 +237,29 @@ class Task:
                 plan.submit_ms,
                 plan.scheduled_ms,
                 plan.end_ms,
-                failure=result.task_failure,
-                total=n,
-                failed=n,
-                request=request,
-                style=self.style,
+                result.task_failure,
+                (),
+                n,
+                0,
+                n,
+                request,
+                self.style,
             )
         results = tuple(ResultItem(k, result.item_failure(k)) for k in range(n))
         succeeded = sum(1 for item in results if item.failure is None)
-        status = TaskStatus.SUCCEEDED if succeeded else TaskStatus.FAILED
         return TaskView(
             self.task_id,
-            status,
+            TaskStatus.SUCCEEDED if succeeded else TaskStatus.FAILED,
             plan.submit_ms,
             plan.scheduled_ms,
             plan.end_ms,
-            failure=results[0].failure if not succeeded else None,
-            results=results,
-            total=n,
-            succeeded=succeeded,
-            failed=n - succeeded,
-            request=request,
-            style=self.style,
+            results[0].failure if not succeeded else None,
+            results,
+            n,
+            succeeded,
+            n - succeeded,
+            request,
+            self.style,
         )
 
     def image_seed(self, index: int) -> int:

@@ -95,32 +95,32 @@ def _task_request(spec: ModelSpec, body: dict[str, Any], prompt: str) -> TaskReq
     negative = where.get("negative_prompt")
     # Only what the model accepts, its defaults filled in; anything else is ignored, as live.
     # (Written out, not looped: this runs on every create.)
-    defaults, known, known_inputs = spec.defaults, spec.body_parameters, spec.input_parameters
+    defaults, known = spec.defaults, spec.body_parameters
     seed = parameters.get("seed") if "seed" in known else None
     ref_img = None
-    if known_inputs:
+    if spec.input_parameters:
         ref_img = inputs.get("ref_img", inputs.get("ref_image"))
+    # Positional: keyword arguments to a 13-field constructor cost more than the rest of this
+    # function, and it runs on every create. The order is TaskRequest's.
     return TaskRequest(
-        model=spec.id,
+        spec.id,
         # Over-long prompts are truncated by the service, never refused.
-        prompt=prompt[: spec.prompt_max],
-        negative_prompt=None if negative is None else negative[: spec.negative_prompt_max],
-        ref_img=ref_img,
-        style=parameters.get("style", defaults["style"]) if "style" in known else "<auto>",
-        size=parameters.get("size", spec.size.default),
+        prompt[: spec.prompt_max],
+        None if negative is None else negative[: spec.negative_prompt_max],
+        ref_img,
+        parameters.get("style", defaults["style"]) if "style" in known else "<auto>",
+        parameters.get("size", spec.size.default),
         # JSON Schema counts 2.0 as an integer; the domain wants a real int.
-        n=int(parameters.get("n", spec.n_default)),
-        seed=None if seed is None else int(seed),
-        ref_strength=parameters.get("ref_strength") if "ref_strength" in known else None,
-        ref_mode=parameters.get("ref_mode") if "ref_mode" in known else None,
-        prompt_extend=(
+        int(parameters.get("n", spec.n_default)),
+        None if seed is None else int(seed),
+        parameters.get("ref_strength") if "ref_strength" in known else None,
+        parameters.get("ref_mode") if "ref_mode" in known else None,
+        (
             parameters.get("prompt_extend", defaults["prompt_extend"])
             if "prompt_extend" in known
             else None
         ),
-        watermark=(
-            parameters.get("watermark", defaults["watermark"]) if "watermark" in known else None
-        ),
+        parameters.get("watermark", defaults["watermark"]) if "watermark" in known else None,
     )
 
 
