@@ -6,8 +6,10 @@
 
 It starts `mockscope serve --time realistic` in a child process on a free loopback port, with a
 time scale chosen so that the first tasks expire (24 simulated hours after they end) 40 % into
-the run, and loads it from this process with `--connections` aiohttp workers: creates, gets,
-lists (no filter, a model, a status, a later page) and cancels across `--accounts` accounts.
+the run, gives every account `--prefill` (40) finished tasks so that listings answer full pages
+from the first interval on, and loads it from this process with `--connections` aiohttp
+workers: creates, gets, lists (no filter, a model, a status, a later page) and cancels across
+`--accounts` accounts.
 Every `--every` seconds (30) it prints the server's RSS and the simulated hour; every
 `--bucket` seconds (60; 10 with --quick) the requests per second and the p99 latency of that
 bucket. At the end: requests, answers by status, and the verdict: no 5xx, RSS flat once expiry
@@ -123,6 +125,34 @@ async def worker(
         stats.record(op, response.status, time.monotonic() - started)
 
 
+async def fill_pages(
+    session: aiohttp.ClientSession,
+    base: str,
+    accounts: list[str],
+    recent: dict[str, deque[str]],
+    per_account: int,
+    scale: float,
+) -> None:
+    """Give every account a few pages of finished tasks before the clock of the soak starts.
+
+    Without them the first interval lists mostly empty pages (page 3 of nothing, SUCCEEDED of
+    nothing), which are cheaper than the full pages of every later interval: a rise that says
+    only that pages filled up, not that the fake slows as tasks accumulate.
+    """
+    body = {"model": MODELS[0], "input": {"prompt": "soak"}, "parameters": {}}
+    for _ in range(per_account):
+        for key in accounts:
+            headers = {"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"}
+            async with session.post(base + CREATE, json=body, headers=headers) as response:
+                if response.status == 200:
+                    recent[key].append((await response.json())["output"]["task_id"])
+                else:
+                    await response.read()
+                    await asyncio.sleep(0.01)  # its rate limit refills in simulated ms
+    # The queues drain (a run is about 30 simulated seconds) before anything is measured.
+    await asyncio.sleep(per_account * 30 / scale + 0.2)
+
+
 async def clock_hours(session: aiohttp.ClientSession, base: str, start_ms: int | None) -> float:
     async with session.get(f"{base}/_mockscope/clock") as response:
         now_ms = int((await response.json())["now_ms"])
@@ -154,6 +184,9 @@ async def run(
         else:
             raise SystemExit("the server did not start")
         baseline_rss = rss_kb(server.pid)
+        await fill_pages(session, base, accounts, recent, args.prefill, scale)
+        async with session.get(f"{base}/_mockscope/clock") as response:
+            start_ms = int((await response.json())["now_ms"])  # simulated hours count from here
         stats = Stats(args.bucket)
         deadline = time.monotonic() + args.duration
         workers = [
@@ -259,6 +292,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=300.0, help="seconds (default 300)")
     parser.add_argument("--quick", action="store_true", help="30 s, 10 s buckets")
     parser.add_argument("--accounts", type=int, default=16)
+    parser.add_argument(
+        "--prefill", type=int, default=40, help="finished tasks per account before the soak"
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--every", type=float, default=30.0, help="RSS sample period (s)")
     parser.add_argument("--bucket", type=float, default=None, help="latency bucket (s)")

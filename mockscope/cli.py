@@ -132,7 +132,13 @@ async def _serve_until_signalled(server: MockServer) -> None:
     limit_accept_error_logging(loop)
     await server.start_async()
     tune_gc_for_serving()
-    log.info("mockscope serving the DashScope API at %s", server.base_http_api_url)
+    # One line says where everything is: the API, and the page to watch it from.
+    log.info(
+        "mockscope serving the DashScope API at %s and its inspector at %s%s",
+        server.base_http_api_url,
+        server.inspector_url,
+        " (add ?token=<the control token>)" if server.options.control_token else "",
+    )
     log.info("point the dashscope SDK at it: DASHSCOPE_HTTP_BASE_URL=%s", server.base_http_api_url)
     try:
         await stop.wait()

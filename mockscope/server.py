@@ -102,6 +102,11 @@ class MockServer:
         return self.url + API
 
     @property
+    def inspector_url(self) -> str:
+        """The inspector page, for a browser (`…/_mockscope/`): what the fake holds, live."""
+        return f"{self.url}/_mockscope/"
+
+    @property
     def clock(self) -> Clock:
         return self.backend.clock
 

@@ -164,7 +164,9 @@ def test_serve_accepts_only_the_configured_keys(caplog: pytest.LogCaptureFixture
     assert (bad.status_code, bad.json()["code"]) == (401, "InvalidApiKey")
     assert_conforms("create_task", good)
     assert_conforms("create_task", bad)
-    assert any("mockscope serving" in record.getMessage() for record in caplog.records)
+    (started,) = [r.getMessage() for r in caplog.records if "mockscope serving" in r.getMessage()]
+    # The start-up line links the inspector page too.
+    assert re.search(r"and its inspector at http://\S+/_mockscope/$", started), started
     assert _access_lines(caplog) == [], "--quiet drops the per-request lines"
 
 

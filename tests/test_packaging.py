@@ -28,6 +28,9 @@ def test_the_wheel_carries_every_schema_and_the_entry_point(wheel: Path) -> None
         assert f"mockscope/_schemas/{schema.name}" in names
     assert "mockscope/_schemas/catalogue/models.json" in names
     assert "mockscope/py.typed" in names
+    # The inspector page and its two files, read as package data.
+    for asset in ("index.html", "inspector.js", "inspector.css"):
+        assert f"mockscope/http/control/assets/{asset}" in names
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     assert "mockscope = mockscope.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
@@ -39,7 +42,9 @@ def test_an_installed_wheel_serves_with_its_own_schemas(wheel: Path, tmp_path: P
         "import mockscope.schemas as s; "
         "print(s.schema_dir()); "
         "assert s.request_schema('task-create-request.json').is_valid("
-        "{'model': 'wanx-v1', 'input': {'prompt': 'p'}})"
+        "{'model': 'wanx-v1', 'input': {'prompt': 'p'}}); "
+        "from mockscope.http.control import inspector; "
+        "assert b'mockscope inspector' in inspector._asset('index.html')"
     )
     # Only the unpacked wheel (plus the venv's dependencies) is importable: not this checkout.
     env_path = [str(target)] + [p for p in sys.path if "site-packages" in p]

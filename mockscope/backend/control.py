@@ -11,11 +11,25 @@ from dataclasses import dataclass
 
 from mockscope.backend.state import State
 from mockscope.domain import errors
-from mockscope.domain.lifecycle import TERMINAL_STATUSES
+from mockscope.domain.identity import account_uid
+from mockscope.domain.lifecycle import TERMINAL_STATUSES, TaskStatus
 from mockscope.domain.ratelimit import Limits
-from mockscope.domain.tasks import TaskRecord, TaskView
+from mockscope.domain.tasks import Task, TaskRecord, TaskView
 from mockscope.domain.uploads import StoredFile
 from mockscope.scenarios.rules import Rule, ScenarioRules
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    """One page of the stored tasks, newest first, with what the filters can choose from."""
+
+    #: Tasks that pass the filters, on every page.
+    total: int
+    #: This page's tasks: each one's record and how a reader sees it now (metrics, images).
+    tasks: list[tuple[TaskRecord, TaskView]]
+    #: Every account that holds tasks, and every model of a stored task (filters' choices).
+    accounts: list[str]
+    models: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +99,54 @@ class Control:
             if not task.purged
         ]
 
+    def task_page(
+        self,
+        *,
+        account: str | None = None,
+        model: str | None = None,
+        status: TaskStatus | None = None,
+        skip: int = 0,
+        size: int = 50,
+    ) -> TaskPage:
+        """Stored tasks newest first, filtered, `size` of them after the first `skip`.
+
+        Only the page's tasks are made into records, and a status is worked out only under a
+        status filter, so an inspector polling this stays cheap with many thousands kept.
+        """
+        store = self._state.store
+        now = self._state.clock.now_ms()
+        accounts: list[str] = []
+        models: set[str] = set()
+        kept: list[Task] = []
+        for held in store.accounts():
+            tasks = [task for task in held.tasks if not task.purged]
+            if tasks:
+                accounts.append(held.name)
+            models.update(task.request.model for task in tasks)
+            if account is None or held.name == account:
+                kept.extend(task for task in tasks if model is None or task.request.model == model)
+        if status is not None:
+            kept = [task for task in kept if task.view(now).status is status]
+        # Reversed, then sorted stably: tasks submitted in the same millisecond stay newest first.
+        kept.reverse()
+        kept.sort(key=lambda task: task.plan.submit_ms, reverse=True)
+        page = [
+            (TaskRecord.of(task, now, store.expires_at(task)), task.view(now))
+            for task in kept[skip : skip + size]
+        ]
+        return TaskPage(len(kept), page, accounts, sorted(models))
+
+    def account_named_by(self, account_id: str) -> str | None:
+        """The account whose numeric user id (`account_uid`) is `account_id`, if it holds tasks."""
+        return next(
+            (
+                held.name
+                for held in self._state.store.accounts()
+                if account_uid(held.name) == account_id
+            ),
+            None,
+        )
+
     def footprint(self) -> Footprint:
         store = self._state.store
         indexed = sum(account.index.slots for account in store.accounts())
@@ -107,6 +169,13 @@ class Control:
     def add_rule(self, rule: Rule) -> None:
         """Add one rule after those in force."""
         self._state.scenario.add(rule)
+
+    def remove_rule(self, position: int) -> Rule:
+        """Take out the rule at `position` (from 1, as listed); NotFound when there is none."""
+        scenario = self._state.scenario
+        if not 1 <= position <= len(scenario.installed):
+            raise errors.NotFound(f"No rule {position} is in force.")
+        return scenario.remove(position - 1)
 
     def clear_scenario(self) -> None:
         self._state.install_scenario(ScenarioRules())

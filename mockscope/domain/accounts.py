@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from mockscope.domain.lifecycle import FOREVER_MS, Plan
-from mockscope.domain.taskindex import PENDING, PENDING_FLAG, TaskIndex
+from mockscope.domain.taskindex import PENDING, PENDING_FLAG, Ring, TaskIndex
 from mockscope.domain.tasks import Task
 
 
@@ -42,7 +42,7 @@ def _per_lane(value: PerLane) -> Callable[[str], int]:
 class Lane:
     """One run queue: the tasks running or waiting in it, and when each run slot frees up."""
 
-    __slots__ = ("_queue", "_slots", "name")
+    __slots__ = ("_longest_queue", "_longest_run", "_queue", "_slots", "name")
 
     def __init__(self, name: str, concurrency: int) -> None:
         self.name = name
@@ -50,14 +50,25 @@ class Lane:
         self._queue: deque[Task] = deque()
         #: When each run slot frees up once every queued task has had its turn (a min-heap).
         self._slots = [0] * concurrency
+        #: The longest queue and run any task of the lane was planned with: they bound how late
+        #: an earlier task can end, so a cancel stops looking back early (`_slots_before`).
+        self._longest_queue = 0
+        self._longest_run = 0
 
     def plan(self, submit_ms: int, queue_ms: int, run_ms: int) -> Plan:
         """The plan of a task submitted now: it starts once it is queued and a slot is free."""
+        if queue_ms > self._longest_queue:
+            self._longest_queue = queue_ms
+        if run_ms > self._longest_run:
+            self._longest_run = run_ms
         start = max(submit_ms + queue_ms, self._slots[0])
         return Plan(submit_ms, start, min(start + run_ms, FOREVER_MS), run_ms=run_ms)
 
     def admit(self, task: Task, now_ms: int) -> None:
-        heapq.heapreplace(self._slots, task.plan.end_ms)
+        plan = task.plan
+        if plan.held or plan.end_ms >= FOREVER_MS:  # shaped after `plan`: it may never end
+            self._longest_run = FOREVER_MS
+        heapq.heapreplace(self._slots, plan.end_ms)
         queue = self._queue
         queue.append(task)
         while queue and queue[0].plan.finished_ms() <= now_ms:
@@ -90,41 +101,84 @@ class Lane:
     def replan_behind(
         self, canceled: Task, queue_ms: int, concurrency: int, now_ms: int, index: TaskIndex
     ) -> list[Task] | None:
-        """After a cancel, redraw only this lane's tasks queued behind `canceled`: O(log n + k).
+        """After a cancel, redraw only this lane's tasks queued behind `canceled`:
+        O((1 + k) log n) for k tasks behind it.
 
-        With one run slot (wanx-v1's concurrency) the tasks ahead of a canceled task keep their
-        plans, and the slot the tasks behind it wait for frees when the nearest waiting task of
-        the lane ahead of it ends (or the running one, or now). Returns the redrawn tasks, or
-        None when the shortcut does not apply (more slots, or several tasks running after
-        concurrency was lowered) and the whole lane must be redrawn by `replan`.
+        The tasks ahead of a canceled task keep their plans, and the tasks behind it take the
+        run slots as they free up after the tasks ahead (`_slots_before`). Returns the redrawn
+        tasks, or None when the shortcut does not apply (concurrency changed, or a task behind
+        the canceled one has started) and the whole lane must be redrawn by `replan`.
         """
-        if concurrency != 1 or len(self._slots) != 1:
+        if len(self._slots) != concurrency:
             return None
+        if queue_ms > self._longest_queue:
+            self._longest_queue = queue_ms
         index.sync(now_ms)
         position = index.position(canceled.task_id)
+        if position is None:
+            return None
         started = [at for at, task in index.started.items() if task.request.model == self.name]
-        if position is None or len(started) > 1 or any(at > position for at in started):
+        if any(at > position for at in started):
             return None
         ring, keyed = index.ring_of(self.name)
         mine = ring.bisect_left(position) if keyed else position
-        ahead = ring.newest(PENDING_FLAG, ring.head, mine, 0, 1)  # the nearest waiting
-        if ahead:
-            slot = index.task(ring.key(ahead[0]) if keyed else ahead[0]).plan.end_ms
-        elif started:
-            slot = index.started[started[0]].plan.end_ms
-        else:
-            slot = now_ms
+        slots = self._slots_before(ring, keyed, mine, started, concurrency, now_ms, index)
         redrawn = []
         for behind in range(mine + 1, ring.tail):
             if ring.state(behind) != PENDING:
                 continue
             task = index.task(ring.key(behind) if keyed else behind)
             plan = task.plan
-            plan.start_at(max(plan.submit_ms + queue_ms, slot, now_ms))
-            slot = plan.end_ms
+            plan.start_at(max(plan.submit_ms + queue_ms, slots[0], now_ms))
+            heapq.heapreplace(slots, plan.end_ms)
             redrawn.append(task)
-        self._slots = [slot]
+        self._slots = slots
         return redrawn
+
+    def _slots_before(
+        self,
+        ring: Ring,
+        keyed: bool,
+        mine: int,
+        started: list[int],
+        concurrency: int,
+        now_ms: int,
+        index: TaskIndex,
+    ) -> list[int]:
+        """When each run slot frees up once the lane's tasks ahead of ring slot `mine` have had
+        their turn (a min-heap).
+
+        Each task takes the slot that frees first and gives it back at its end, never earlier,
+        so the slots free up at the `concurrency` latest ends among the tasks running and
+        waiting ahead (or now). The waiting tasks are looked at newest first; no earlier one
+        can end later than its start allows (bounded by the lane's longest queue and run), so
+        the look back stops there: after a handful of tasks when the lane is backed up.
+        """
+        ends = [index.started[at].plan.end_ms for at in started]
+        latest = heapq.nlargest(concurrency, ends)
+        batch, skip = max(8, 2 * concurrency), 0
+        while True:
+            found = ring.newest(PENDING_FLAG, ring.head, mine, skip, batch)
+            for at in found:
+                plan = index.task(ring.key(at) if keyed else at).plan
+                if len(latest) >= concurrency:
+                    # Every earlier task started by max(this one's start, its own queue).
+                    bound = max(plan.scheduled_ms, plan.submit_ms + self._longest_queue)
+                    if bound + self._longest_run <= latest[-1]:
+                        found = []
+                        break
+                if len(latest) < concurrency:
+                    latest.append(plan.end_ms)
+                    latest.sort(reverse=True)
+                elif plan.end_ms > latest[-1]:
+                    latest[-1] = plan.end_ms
+                    latest.sort(reverse=True)
+            if len(found) < batch:
+                break
+            skip += batch
+        slots = latest + [now_ms] * (concurrency - len(latest))
+        heapq.heapify(slots)
+        return slots
 
 
 class Account:

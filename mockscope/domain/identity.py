@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mockscope.domain.accounts import AccountSpec
 from mockscope.domain.errors import AccessDenied, InvalidApiKey
+
+# Listings' numeric ids live with the other ids (the task index needs them too); kept here too.
+from mockscope.domain.ids import account_uid as account_uid
+from mockscope.domain.ids import api_key_id as api_key_id
+from mockscope.domain.ids import numeric_id as numeric_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,19 +88,3 @@ def masked_key(api_key: str) -> str:
     prefix = "sk-" if api_key.startswith("sk-") else ""
     tail = api_key[-4:] if len(api_key) - len(prefix) >= 16 else ""
     return f"{prefix}…{tail}"
-
-
-def numeric_id(name: str, digits: int = 16) -> str:
-    """A stable numeric id for a key or account name, as the service shows ids, never the key."""
-    digest = hashlib.sha256(name.encode()).digest()
-    return str(int.from_bytes(digest[:8], "big") % 10**digits).rjust(digits, "1")
-
-
-def api_key_id(api_key: str) -> str:
-    """The short numeric id listings show for the key that submitted a task."""
-    return numeric_id(api_key, 5)
-
-
-def account_uid(account: str) -> str:
-    """The numeric user id listings show for an account."""
-    return numeric_id(account, 16)

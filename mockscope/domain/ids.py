@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 
@@ -56,3 +57,19 @@ class IdSource:
 def _hyphenate(bits: int) -> str:
     h = bits.to_bytes(16, "big").hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def numeric_id(name: str, digits: int = 16) -> str:
+    """A stable numeric id for a key or account name, as the service shows ids, never the key."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return str(int.from_bytes(digest[:8], "big") % 10**digits).rjust(digits, "1")
+
+
+def api_key_id(api_key: str) -> str:
+    """The short numeric id listings show for the key that submitted a task."""
+    return numeric_id(api_key, 5)
+
+
+def account_uid(account: str) -> str:
+    """The numeric user id listings show for an account."""
+    return numeric_id(account, 16)

@@ -1,10 +1,9 @@
 """Listing an account's tasks: the documented time window, filters and pages.
 
-`list_tasks` answers from the account's index (`taskindex.py`) in O(log n + page) for no filter,
-a model, a status (PENDING, SUCCEEDED, FAILED, CANCELED; RUNNING and SUSPENDED scan only the
-tasks started now, at most `concurrency`), a model and a status, and a task id. Only an
-`api_key_id` filter scans: the window of the narrowest slice (the model's, if named).
-`scan_tasks` is the O(n) reference it is tested against.
+`list_tasks` answers from the account's index (`taskindex.py`) in O((1 + page) log n) for any
+combination of a time window, a model, a key id and a status (PENDING, SUCCEEDED, FAILED,
+CANCELED; RUNNING and SUSPENDED look only at the tasks started now, at most `concurrency`), at
+any page; a task id is one dict lookup. `scan_tasks` is the O(n) reference it is tested against.
 """
 
 from __future__ import annotations
@@ -94,11 +93,11 @@ def list_tasks(index: TaskIndex | None, query: ListQuery, now_ms: int) -> TaskPa
     lo, hi = index.window(lo_ms, hi_ms)
     skip = (query.page_no - 1) * query.page_size
     status = query.status
-    if query.api_key_id is not None:  # not indexed: the window of the model (or all) is scanned
-        return _filtered(query, index.scan(query.model_name, lo, hi), now_ms)
     if status is None or status in STATUS_FLAG:
         flag = LIVE_FLAG if status is None else STATUS_FLAG[status]
-        total, tasks = index.page(query.model_name, flag, lo, hi, skip, query.page_size)
+        total, tasks = index.page(
+            query.model_name, query.api_key_id, flag, lo, hi, skip, query.page_size
+        )
         return _page(query, total, tasks, now_ms)
     # RUNNING or SUSPENDED: among the tasks started now (a handful), in the window.
     started = [index.started[at] for at in sorted(index.started, reverse=True) if lo <= at < hi]

@@ -1,5 +1,5 @@
 """One account's tasks in submission order, indexed so that listing and cancelling cost
-O(log n + page) rather than O(n) (issue 12).
+O(log n + page) rather than O(n).
 
 - **Window.** Tasks are appended in submission order, so the submit-time window is two bisects
   on a parallel array of submit times.
@@ -16,9 +16,12 @@ O(log n + page) rather than O(n) (issue 12).
   `watch`, which pushes the new times; stale entries only cause a recheck. PENDING and the three
   settled statuses have a Fenwick tree each; started tasks (at most `concurrency`, normally) are
   a small dict and are scanned.
-- **Model.** Once an account has asked for a second model, each model has a ring of its own
-  (keys: the tasks' indices in the main ring), so a model filter, with or without a status, is
-  as cheap as no filter; while it has asked for one model only, the main ring answers for it.
+- **Model and key.** A listing may name a model, the id of the key that submitted, or both.
+  Once an account has asked for a second model, each model has a ring of its own (keys: the
+  tasks' indices in the main ring); once a second key has submitted, so has each key; once
+  both, each (model, key) pair too. So any filter, with or without a status, is as cheap as no
+  filter. While every task asks for one model (or comes from one key), the main ring answers
+  for it and a create pays for no extra ring: the common single-key account pays nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 
 from mockscope.domain.fenwick import Fenwick
+from mockscope.domain.ids import api_key_id
 from mockscope.domain.lifecycle import FOREVER_MS, TaskStatus
 from mockscope.domain.tasks import Task
 
@@ -52,6 +56,8 @@ STATUS_FLAG = {
     TaskStatus.CANCELED: 4,
 }
 _HEAP_SLACK = 4096
+#: A slice of an account's tasks: (model, key id), None where it is not narrowed.
+Slice = tuple[str | None, str | None]
 
 
 def state_at(task: Task, now_ms: int) -> int:
@@ -195,33 +201,39 @@ class Ring:
 class TaskIndex:
     """An account's tasks in submission order with their materialised states.
 
-    `main` holds every task (key: submit time; item: the task); each model has a ring of its
-    own whose keys are the tasks' absolute indices in `main`.
+    `main` holds every task (key: submit time; item: the task); each slice narrower than the
+    whole account (a model, a key id, or both) has a ring of its own whose keys are the tasks'
+    absolute indices in `main`, made once the account has tasks that differ in it.
     """
 
     __slots__ = (
         "_ends",
-        "_only_model",
+        "_key_ids",
+        "_only",
         "_position",
         "_pushes",
+        "_split",
         "_starts",
         "_synced_ms",
         "main",
-        "models",
+        "slices",
         "started",
     )
 
     def __init__(self) -> None:
         self._synced_ms = -(2**62)
+        #: Each submitting key's id (the hash is paid once per key, not per create).
+        self._key_ids: dict[str, str] = {}
         self._load([], self._synced_ms)
 
     def _load(self, tasks: Sequence[Task], now_ms: int) -> None:
         """(Re)build everything from live tasks in order, deriving states at `now_ms`."""
         self.main = Ring()
-        #: A ring per model, made once a second model appears; until then `_only_model` is
-        #: the one model every task asks for, and `main` answers for it (half the updates).
-        self.models: dict[str, Ring] = {}
-        self._only_model: str | None = None
+        #: A ring per narrower slice, once the account's tasks differ in its dimension; until
+        #: then `_only` is the one model (key id) every task has, and `main` answers for it.
+        self.slices: dict[Slice, Ring] = {}
+        self._only: list[str | None] = [None, None]
+        self._split = [False, False]
         self._position: dict[str, int] = {}
         #: Tasks started but not finished, by absolute index (at most `concurrency`, normally).
         self.started: dict[int, Task] = {}
@@ -254,10 +266,10 @@ class TaskIndex:
         if at is None:
             return
         self._set(at, DEAD)
-        main = self.main
-        main.drop_dead_front()
-        if self.models:
-            self.models[task.request.model].drop_dead_front()
+        self.main.drop_dead_front()
+        if self.slices:
+            for name in self._slices_of(task):
+                self.slices[name].drop_dead_front()
 
     def sync(self, now_ms: int) -> None:
         """Bring every materialised state to `now_ms` (amortised O(log n) per transition)."""
@@ -296,36 +308,32 @@ class TaskIndex:
     def ring_of(self, model: str) -> tuple[Ring, bool]:
         """The ring of a model's tasks, and whether its keys are indices in `main` (False
         while the account has asked for one model only: `main` is that model's ring)."""
-        if not self.models:
-            return self.main, False
-        return self.models[model], True
+        ring, keyed = self._ring_for(model, None)
+        assert ring is not None
+        return ring, keyed
 
     def page(
-        self, model: str | None, flag: int, lo: int, hi: int, skip: int, size: int
+        self,
+        model: str | None,
+        key_id: str | None,
+        flag: int,
+        lo: int,
+        hi: int,
+        skip: int,
+        size: int,
     ) -> tuple[int, list[Task]]:
-        """How many tasks of [lo, hi) (of `model`, if named) carry `flag`, and one page of
-        them, newest first, after the `skip` newest: O((1 + size) log n)."""
-        if model is None or (not self.models and model == self._only_model):
-            main = self.main
-            found = main.newest(flag, lo, hi, skip, size)
-            return main.count(flag, lo, hi), [self.task(at) for at in found]
-        ring = self.models.get(model)
+        """How many tasks of [lo, hi) (of `model` and submitted with `key_id`, if named) carry
+        `flag`, and one page of them, newest first, after the `skip` newest:
+        O((1 + size) log n)."""
+        ring, keyed = self._ring_for(model, key_id)
         if ring is None:
             return 0, []
+        if not keyed:
+            found = ring.newest(flag, lo, hi, skip, size)
+            return ring.count(flag, lo, hi), [self.task(at) for at in found]
         a, b = ring.bisect_left(lo), ring.bisect_left(hi)
         found = ring.newest(flag, a, b, skip, size)
         return ring.count(flag, a, b), [self.task(ring.key(at)) for at in found]
-
-    def scan(self, model: str | None, lo: int, hi: int) -> list[Task]:
-        """Every live task of [lo, hi) (of `model`, if named), newest first: O(window)."""
-        if model is None or (not self.models and model == self._only_model):
-            return [task for at in range(hi - 1, lo - 1, -1) if (task := self.main.item(at))]
-        ring = self.models.get(model)
-        if ring is None:
-            return []
-        a, b = ring.bisect_left(lo), ring.bisect_left(hi)
-        keys = [ring.key(at) for at in range(b - 1, a - 1, -1)]
-        return [task for at in keys if (task := self.main.item(at)) is not None]
 
     def __len__(self) -> int:
         """How many live tasks are indexed."""
@@ -345,34 +353,84 @@ class TaskIndex:
 
     # -- internals ------------------------------------------------------------------------------
 
+    def _key_id(self, api_key: str) -> str:
+        known = self._key_ids.get(api_key)
+        if known is None:
+            known = self._key_ids[api_key] = api_key_id(api_key)
+        return known
+
+    def _ring_for(self, model: str | None, key_id: str | None) -> tuple[Ring | None, bool]:
+        """The ring that answers for a slice (None: no task can match), and whether its keys
+        are indices in `main`."""
+        wanted: list[str | None] = [model, key_id]
+        for dim in (0, 1):
+            if wanted[dim] is not None and not self._split[dim]:
+                if wanted[dim] != self._only[dim]:
+                    return None, False
+                wanted[dim] = None  # every task has it: no narrowing
+        if wanted[0] is None and wanted[1] is None:
+            return self.main, False
+        return self.slices.get((wanted[0], wanted[1])), True
+
+    def _slices_of(self, task: Task) -> list[Slice]:
+        """The narrower slices a task belongs to, among those kept."""
+        split_model, split_key = self._split
+        model = task.request.model
+        key = self._key_id(task.api_key)
+        names: list[Slice] = []
+        if split_model:
+            names.append((model, None))
+        if split_key:
+            names.append((None, key))
+            if split_model:
+                names.append((model, key))
+        return names
+
     def _append(self, task: Task, state: int) -> None:
         at = self.main.append(task.plan.submit_ms, state, task)
         self._position[task.task_id] = at
-        name = task.request.model
-        if self._only_model is None:
-            self._only_model = name
-        elif self.models:
-            model = self.models.get(name)
-            if model is None:
-                model = self.models[name] = Ring()
-            model.append(at, state)
-        elif name != self._only_model:
-            self._split_models()  # this task included
+        if self._differs(task.request.model, self._key_id(task.api_key)):
+            self._split_slices()  # this task included
+        elif self.slices:
+            slices = self.slices
+            for name in self._slices_of(task):
+                ring = slices.get(name)
+                if ring is None:
+                    ring = slices[name] = Ring()
+                ring.append(at, state)
         if state == STARTED:
             self.started[at] = task
         if state in (PENDING, STARTED):
             self._push(task)
 
-    def _split_models(self) -> None:
-        """A second model appeared: give every model its own ring (O(n), once)."""
+    def _differs(self, model: str, key_id: str) -> bool:
+        """Note a task's model and key id; True when one of them is the first to differ."""
+        only, split, changed = self._only, self._split, False
+        if model == only[0] and key_id == only[1]:
+            return False  # the usual create: the account's one model and key
+        for dim, value in ((0, model), (1, key_id)):
+            if split[dim]:
+                continue
+            if only[dim] is None:
+                only[dim] = value
+            elif only[dim] != value:
+                split[dim] = changed = True
+        return changed
+
+    def _split_slices(self) -> None:
+        """Tasks now differ in a new dimension: give every slice its own ring (O(n), at most
+        twice per account)."""
         main = self.main
+        slices: dict[Slice, Ring] = {}
+        self.slices = slices
         for at in range(main.head, main.tail):
             task = main.item(at)
             if task is not None:
-                model = self.models.get(task.request.model)
-                if model is None:
-                    model = self.models[task.request.model] = Ring()
-                model.append(at, main.state(at))
+                for name in self._slices_of(task):
+                    ring = slices.get(name)
+                    if ring is None:
+                        ring = slices[name] = Ring()
+                    ring.append(at, main.state(at))
 
     def _rebuild_heaps(self) -> None:
         self._pushes = 0
@@ -406,9 +464,11 @@ class TaskIndex:
         task = main.item(at)
         assert task is not None
         main.set(at, state)
-        if self.models:
-            model = self.models[task.request.model]
-            model.set(model.bisect_left(at), state)
+        if self.slices:
+            slices = self.slices
+            for name in self._slices_of(task):
+                ring = slices[name]
+                ring.set(ring.bisect_left(at), state)
         if old == STARTED:
             del self.started[at]
         if state == STARTED:

@@ -91,6 +91,7 @@ for _schema in (
     clock_limits.ADVANCE_SCHEMA,
     clock_limits.LIMITS_SCHEMA,
     scenarios.SCENARIO_SCHEMA,
+    scenarios.RULE_SCHEMA,
 ):
     schemas.request_schema(_schema)
 for _spec in built_in():

@@ -96,7 +96,7 @@ def api_route(
             return response
         finally:
             # Journaled even when the answer never goes out (dropped, or the client gave up).
-            _journal(operation, noted, status, response)
+            _journal(operation, noted, status, response, request, arrived)
 
     return answer
 
@@ -162,15 +162,21 @@ def _failure(request: web.Request, error: Exception) -> web.StreamResponse:
 
 
 def _journal(
-    operation: Operation, noted: Note, status: int, response: web.StreamResponse | None
+    operation: Operation,
+    noted: Note,
+    status: int,
+    response: web.StreamResponse | None,
+    request: web.Request,
+    arrived_ms: int,
 ) -> None:
     backend = noted.backend
+    now = backend.clock.now_ms()
     caller = noted.caller
     retry_after = None
     if status == 429 and response is not None and "Retry-After" in response.headers:
         retry_after = int(response.headers["Retry-After"])
     backend.journal.record(
-        backend.clock.now_ms(),
+        now,
         operation,
         caller.account if caller else None,
         caller.api_key if caller else None,
@@ -182,4 +188,10 @@ def _journal(
         noted.work,
         noted.model,
         noted.endpoint,
+        request.method,
+        # The raw path is ASCII (percent-encoded) and carries no query: no signature, no secret.
+        request.rel_url.raw_path,
+        # A reset while the answer was on its way (a download rendering its image) moves the
+        # clock back: that time is not the answer's.
+        max(0, now - arrived_ms),
     )

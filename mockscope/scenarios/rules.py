@@ -227,6 +227,15 @@ class Scenario:
         self.installed.append(installed)
         (self.task_rules if rule.outcome.for_task else self.request_rules).append(installed)
 
+    def remove(self, position: int) -> Rule:
+        """Take out the rule at `position` (from 0, in the order installed); the others keep
+        their counts. IndexError when there is none there."""
+        installed = self.installed.pop(position)
+        kind = self.task_rules if installed.rule.outcome.for_task else self.request_rules
+        # By identity: two equal rules with equal counts are still two rules.
+        kind[:] = [other for other in kind if other is not installed]
+        return installed.rule
+
     def request_outcome(self, call: Call, own: Rule | None = None) -> DeclaredOutcome | None:
         """The outcome of the first request-outcome rule that fires for the call.
 

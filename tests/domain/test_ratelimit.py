@@ -34,8 +34,8 @@ def test_no_window_anywhere_holds_more_than_the_limit() -> None:
 def test_a_client_pacing_at_exactly_the_limit_is_never_throttled_despite_jitter(
     limit: int,
 ) -> None:
-    """One call every 1000/limit ms, each arriving up to a few ms early or late (issue 12: 4 x
-    429 in 21 calls at 2 per second)."""
+    """One call every 1000/limit ms, each arriving up to a few ms early or late (a client pacing
+    at 2 per second once got 4 x 429 in 21 calls)."""
     limiter = SlidingWindowLimiter(limit=limit)
     interval, jitter = 1_000 // limit, max(1, limiter.grace_ms // 2 - 1)
     draw = random.Random(12)

@@ -1,4 +1,4 @@
-"""Hostile input over real sockets (issue 12): every answer under 500, DashScope-shaped (or an
+"""Hostile input over real sockets: every answer under 500, DashScope-shaped (or an
 OSS XML document where the OpenAPI says so), and nothing stored changed by it.
 
 Raw bytes go through `socket` where an HTTP client would refuse to send them.
@@ -423,6 +423,32 @@ def test_405_names_what_is_allowed(hostile: MockServer, method: str, path: str, 
     assert answer.status == 405
     assert answer.headers["allow"] == allow
     answer.envelope()
+
+
+def _documented_routes() -> list[tuple[str, str]]:
+    from mockscope.openapi import document
+
+    verbs = ("get", "post", "put", "delete", "patch")
+    routes = []
+    for path, item in document()["paths"].items():
+        allowed = sorted(verb.upper() for verb in verbs if verb in item)
+        if path.startswith("/results/"):
+            allowed.append("HEAD")  # served as object storage serves it (see the path's text)
+        concrete = path.replace("{task_id}", "t-1").replace("{key}", "k/x.png")
+        routes.append((concrete, ", ".join(allowed)))
+    return routes
+
+
+@pytest.mark.parametrize(("path", "allow"), _documented_routes())
+def test_every_documented_route_answers_405_with_what_it_allows(
+    hostile: MockServer, path: str, allow: str
+) -> None:
+    # PUT and PATCH are no route's method: the answer names exactly the documented ones.
+    for method in ("PUT", "PATCH"):
+        answer = exchange(hostile, request(method, path, READ))
+        assert answer.status == 405, (method, path)
+        assert answer.headers["allow"] == allow, (method, path)
+        answer.envelope()
 
 
 def test_a_result_path_off_the_pattern_is_a_storage_403(hostile: MockServer) -> None:

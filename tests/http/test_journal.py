@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -179,6 +180,8 @@ def test_100000_requests_through_the_real_handlers_keep_the_journal_bounded() ->
         def __init__(self, task_id: str) -> None:
             self.headers = headers
             self.match_info = {"task_id": task_id}
+            self.method = "GET"
+            self.rel_url = SimpleNamespace(raw_path=f"/api/v1/tasks/{task_id}")
 
     async def hammer() -> None:
         for k in range(100_000):
@@ -190,3 +193,45 @@ def test_100000_requests_through_the_real_handlers_keep_the_journal_bounded() ->
     assert len(entries) == 2_000
     assert (entries[0].seq, entries[-1].seq) == (98_001, 100_000)
     assert entries[-1].task_id == "t99999"
+
+
+def test_findings_are_the_same_problems_with_their_entries() -> None:
+    journal = Journal()
+    journal.record(0, Operation.CREATE, "a", "sk-a", "t1", 200, work="w")
+    journal.record(10, Operation.CREATE, "a", "sk-a", "t2", 200, work="w")
+    journal.record(500, Operation.GET, "a", "sk-a", "t1", 200, task_status="SUCCEEDED")
+    journal.record(900, Operation.GET, "a", "sk-a", "t1", 200, task_status="SUCCEEDED")
+    found = journal.findings()
+    assert [f.message for f in found] == journal.client_problems()
+    assert [(f.check, f.task_id, f.seqs) for f in found] == [
+        ("polls_too_fast", "t1", (3, 4)),
+        ("polls_after_terminal", "t1", (3, 4)),
+        ("duplicate_submissions", "t1", (1, 2)),
+        ("unpolled_tasks", "t2", (2,)),
+    ]
+    duplicate = found[2]
+    assert duplicate.worded(lambda key: "sk-…") == (
+        "sk-… submitted the same work 2 times: tasks t1, t2"
+    )
+
+
+def test_findings_are_kept_until_the_journal_changes() -> None:
+    journal = Journal()
+    journal.record(0, Operation.CREATE, "a", "sk-a", "t1", 200)
+    first = journal.findings()
+    assert journal.findings() == first
+    assert journal.findings() is not journal.findings(), "each caller gets its own list"
+    journal.record(10, Operation.GET, "a", "sk-a", "t1", 200, task_status="PENDING")
+    assert journal.findings() == [], "the task has been read now"
+    journal.clear()
+    assert journal.findings() == []
+    assert journal.findings(max_polls_per_second=5) == []
+
+
+def test_the_latest_entries_only() -> None:
+    journal = Journal()
+    for k in range(5):
+        journal.record(k, Operation.GET if k % 2 else Operation.CREATE, "a", "sk-a", f"t{k}", 200)
+    assert [e.seq for e in journal.entries(latest=2)] == [4, 5]
+    assert [e.seq for e in journal.entries(operation=Operation.GET, latest=1)] == [4]
+    assert [e.seq for e in journal.entries(latest=10)] == [1, 2, 3, 4, 5]

@@ -35,11 +35,14 @@ SCHEMA_NAMES = [
     "cancel-response.json",
     "control-advance-request.json",
     "control-clock.json",
+    "control-journal-checks.json",
     "control-journal.json",
     "control-limits.json",
     "control-ok.json",
     "control-openapi.json",
+    "control-rule-request.json",
     "control-scenario.json",
+    "control-task-page.json",
     "control-tasks.json",
     "error.json",
     "generation-response.json",
@@ -70,6 +73,9 @@ OPERATIONS = {
     "get_upload_policy": ("get", "/api/v1/uploads", "dashscope"),
     "download_result": ("get", "/results/{key}", "files"),
     "upload_file": ("post", "/oss", "files"),
+    "get_inspector": ("get", "/_mockscope/", "control"),
+    "get_inspector_ui": ("get", "/_mockscope/ui", "control"),
+    "get_inspector_asset": ("get", "/_mockscope/ui/{asset}", "control"),
     "get_openapi": ("get", "/_mockscope/openapi.json", "control"),
     "get_clock": ("get", "/_mockscope/clock", "control"),
     "advance_clock": ("post", "/_mockscope/clock/advance", "control"),
@@ -77,12 +83,16 @@ OPERATIONS = {
     "get_limits": ("get", "/_mockscope/limits", "control"),
     "set_limits": ("post", "/_mockscope/limits", "control"),
     "list_all_tasks": ("get", "/_mockscope/tasks", "control"),
+    "get_task_page": ("get", "/_mockscope/tasks/page", "control"),
     "finish_task": ("post", "/_mockscope/tasks/{task_id}/finish", "control"),
     "get_scenario": ("get", "/_mockscope/scenarios", "control"),
     "set_scenario": ("post", "/_mockscope/scenarios", "control"),
     "clear_scenario": ("delete", "/_mockscope/scenarios", "control"),
+    "add_rule": ("post", "/_mockscope/scenarios/rules", "control"),
+    "remove_rule": ("delete", "/_mockscope/scenarios/rules/{position}", "control"),
     "get_journal": ("get", "/_mockscope/journal", "control"),
     "clear_journal": ("delete", "/_mockscope/journal", "control"),
+    "get_journal_checks": ("get", "/_mockscope/journal/checks", "control"),
 }
 
 # operationId -> the message files its request body and 200 response use
@@ -101,12 +111,16 @@ BODIES = {
     "get_limits": (None, "control-limits.json"),
     "set_limits": ("control-limits.json", "control-limits.json"),
     "list_all_tasks": (None, "control-tasks.json"),
+    "get_task_page": (None, "control-task-page.json"),
     "finish_task": (None, "task.json"),
     "get_scenario": (None, "control-scenario.json"),
     "set_scenario": ("scenario.json", "control-scenario.json"),
     "clear_scenario": (None, "control-ok.json"),
+    "add_rule": ("control-rule-request.json", "control-scenario.json"),
+    "remove_rule": (None, "control-scenario.json"),
     "get_journal": (None, "control-journal.json"),
     "clear_journal": (None, "control-ok.json"),
+    "get_journal_checks": (None, "control-journal-checks.json"),
 }
 
 # operationId -> its documented error statuses (all error.json)
@@ -130,6 +144,13 @@ ERROR_STATUSES = {
     "clear_scenario": {"403"},
     "get_journal": {"400", "403"},
     "clear_journal": {"403"},
+    "get_inspector": {"403"},
+    "get_inspector_ui": {"403"},
+    "get_inspector_asset": {"404"},
+    "get_task_page": {"400", "403"},
+    "add_rule": {"400", "403", "413"},
+    "remove_rule": {"400", "403", "404"},
+    "get_journal_checks": {"400", "403"},
 }
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

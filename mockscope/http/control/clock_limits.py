@@ -15,6 +15,7 @@ from mockscope import openapi, schemas
 from mockscope.domain import errors
 from mockscope.domain.ratelimit import PER_MODEL, Limits
 from mockscope.domain.tasks import TaskRecord
+from mockscope.http.control import query
 from mockscope.http.inbound import same_secret, text
 from mockscope.http.keys import BACKEND, CONTROL_TOKEN, OPERATION_ID
 from mockscope.http.parse import decode_json, read_body
@@ -26,10 +27,14 @@ ADVANCE_SCHEMA = "control-advance-request.json"
 LIMITS_SCHEMA = "control-limits.json"
 
 
-def guard(request: web.Request) -> None:
+def guard(request: web.Request, *, token_in_query: bool = False) -> None:
+    """Refuse a caller the control plane does not answer. With `token_in_query` (the
+    inspector page, which a browser opens without headers) the token may come as `?token=`."""
     token = request.app[CONTROL_TOKEN]
     if token:
-        offered = request.headers.get(TOKEN_HEADER, "")
+        offered = request.headers.get(TOKEN_HEADER)
+        if offered is None:
+            offered = request.query.get("token", "") if token_in_query else ""
         if not same_secret(offered, token):
             raise errors.AccessDenied(f"The control plane needs a valid {TOKEN_HEADER} header.")
         return
@@ -75,7 +80,16 @@ async def advance_clock(request: web.Request) -> web.Response:
 async def reset(request: web.Request) -> web.Response:
     guard(request)
     await refuse_a_body(request, "it resets everything, or one account with ?account=NAME")
-    request.app[BACKEND].control.reset(_account(request))
+    control = request.app[BACKEND].control
+    account, by_id = _account(request), query.account_id(request.query)
+    if account is not None and by_id is not None:
+        raise errors.InvalidParameter("Name the account by `account` or `account_id`, not both.")
+    if by_id is not None:
+        # An id that names no account holding anything: there is nothing of it to forget.
+        account = control.account_named_by(by_id)
+        if account is None:
+            return json_response({"ok": True})
+    control.reset(account)
     return json_response({"ok": True})
 
 

@@ -13,13 +13,16 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockscope.domain import errors
-from mockscope.http.control import clock_limits, describe, scenarios
+from mockscope.http.control import clock_limits, describe, inspector, scenarios, views
 from mockscope.http.keys import OPERATION_ID, PARAMS
 
 PREFIX = clock_limits.PREFIX
 
 # (method, path below /_mockscope/, handler, operationId)
 ROUTES: tuple[tuple[str, str, Handler, str], ...] = (
+    ("GET", "", inspector.get_page, "get_inspector"),
+    ("GET", "ui", inspector.get_page, "get_inspector_ui"),
+    ("GET", "ui/{asset}", inspector.get_asset, "get_inspector_asset"),
     ("GET", "openapi.json", describe.get_openapi, "get_openapi"),
     ("GET", "clock", clock_limits.get_clock, "get_clock"),
     ("POST", "clock/advance", clock_limits.advance_clock, "advance_clock"),
@@ -27,12 +30,16 @@ ROUTES: tuple[tuple[str, str, Handler, str], ...] = (
     ("GET", "limits", clock_limits.get_limits, "get_limits"),
     ("POST", "limits", clock_limits.set_limits, "set_limits"),
     ("GET", "tasks", clock_limits.list_all_tasks, "list_all_tasks"),
+    ("GET", "tasks/page", views.get_task_page, "get_task_page"),
     ("POST", "tasks/{task_id}/finish", scenarios.finish_task, "finish_task"),
     ("GET", "scenarios", scenarios.get_scenario, "get_scenario"),
     ("POST", "scenarios", scenarios.set_scenario, "set_scenario"),
     ("DELETE", "scenarios", scenarios.clear_scenario, "clear_scenario"),
+    ("POST", "scenarios/rules", scenarios.add_rule, "add_rule"),
+    ("DELETE", "scenarios/rules/{position}", scenarios.remove_rule, "remove_rule"),
     ("GET", "journal", scenarios.get_journal, "get_journal"),
     ("DELETE", "journal", scenarios.clear_journal, "clear_journal"),
+    ("GET", "journal/checks", views.get_journal_checks, "get_journal_checks"),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,8 @@ from mockscope.domain import errors
 from mockscope.domain.identity import api_key_id, masked_key
 from mockscope.domain.journal import Entry
 from mockscope.domain.operations import Operation
-from mockscope.http.control.clock_limits import guard, refuse, refuse_a_body
+from mockscope.http.control import query as query_params
+from mockscope.http.control.clock_limits import guard, refuse, refuse_a_body, validated
 from mockscope.http.envelopes import status_for_code
 from mockscope.http.keys import BACKEND, PARAMS, PUBLIC_URL
 from mockscope.http.parse import decode_json, read_body
@@ -20,6 +22,8 @@ from mockscope.scenarios import reading
 from mockscope.scenarios.rules import InstalledRule, Lifetime, OutcomeKind, ScenarioError
 
 SCENARIO_SCHEMA = reading.SCHEMA
+RULE_SCHEMA = "control-rule-request.json"
+_POSITION = re.compile(r"[1-9][0-9]{0,8}")
 _WITHOUT_N = (Lifetime.ALWAYS, Lifetime.ONCE)
 
 
@@ -51,6 +55,30 @@ async def set_scenario(request: web.Request) -> web.Response:
     return await get_scenario(request)
 
 
+async def add_rule(request: web.Request) -> web.Response:
+    """Add one rule after those in force (one line, or a mapping); the others keep counting."""
+    guard(request)
+    body = validated(request, await read_body(request), RULE_SCHEMA, "rule")
+    try:
+        rule = reading.checked_rule(body["rule"])
+    except ScenarioError as error:
+        # A one-line rule's errors begin by naming it ("rule: ..."); said once is enough.
+        refuse(request, f"Invalid rule: {str(error).removeprefix('rule: ')}")
+    request.app[BACKEND].control.add_rule(rule)
+    return await get_scenario(request)
+
+
+async def remove_rule(request: web.Request) -> web.Response:
+    """Take out the rule at a position (from 1, as GET /_mockscope/scenarios lists them)."""
+    guard(request)
+    await refuse_a_body(request, "it removes the rule at the position in the path")
+    text_position = request[PARAMS]["position"]
+    if not _POSITION.fullmatch(text_position):
+        raise errors.InvalidParameter("The rule's position must be a whole number from 1.")
+    request.app[BACKEND].control.remove_rule(int(text_position))
+    return await get_scenario(request)
+
+
 async def clear_scenario(request: web.Request) -> web.Response:
     guard(request)
     request.app[BACKEND].control.clear_scenario()
@@ -64,11 +92,13 @@ async def get_journal(request: web.Request) -> web.Response:
     operation = query.get("operation")
     if operation is not None and operation not in Operation.__members__.values():
         raise errors.InvalidParameter(f"Unknown operation `{operation}`.")
+    limit = query_params.bounded_integer(query, "limit", default=0, low=1, high=10**6)
     entries = journal.entries(
         task_id=query.get("task_id"),
         operation=Operation(operation) if operation else None,
         api_key=query.get("api_key"),
         model=query.get("model"),
+        latest=limit or None,
     )
     shown = request.app[BACKEND].directory.shown
     body = {"capacity": journal.capacity, "entries": [_entry_body(e, shown) for e in entries]}
@@ -133,4 +163,7 @@ def _entry_body(entry: Entry, shown: Callable[[str], str]) -> dict[str, Any]:
         "retry_after_s": entry.retry_after_s,
         "model": entry.model,
         "endpoint": entry.endpoint,
+        "method": entry.method,
+        "path": entry.path,
+        "latency_ms": entry.latency_ms,
     }
