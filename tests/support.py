@@ -22,6 +22,11 @@ SUBMIT_HEADERS = {
     "Content-Type": "application/json",
 }
 READ_HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+#: For a pytest run inside this one (a user's project, autoloading its plugins): this suite
+#: names its plugins instead of autoloading them (pyproject's addopts), so the libraries it has
+#: already imported were not rewritten, and the inner run's warning that it cannot rewrite
+#: their asserts any more says nothing about the project it runs.
+INNER_PYTEST = ("-W", "ignore::pytest.PytestAssertRewriteWarning")
 T = TypeVar("T")
 
 

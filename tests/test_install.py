@@ -35,6 +35,10 @@ def test_the_readme_installs_work_on_a_fresh_environment(tmp_path: Path) -> None
     env = _plain_environment()
     checkout = tmp_path / "mockscope"
     _copy_checkout(checkout)
+    # The fresh environment the wheel goes into, made meanwhile: the first install mostly waits
+    # on the package index.
+    project = tmp_path / "project"
+    making_venv = subprocess.Popen([sys.executable, "-m", "venv", str(project / ".venv")])
 
     # The README's first command, verbatim: a plain install of the checkout, then serve.
     (first,) = blocks("fresh-install")
@@ -49,8 +53,7 @@ def test_the_readme_installs_work_on_a_fresh_environment(tmp_path: Path) -> None
     assert wheel.is_file(), sorted(p.name for p in (checkout / "dist").iterdir())
 
     # ... installed into a fresh environment, without extras.
-    project = tmp_path / "project"
-    subprocess.run([sys.executable, "-m", "venv", str(project / ".venv")], check=True)
+    assert making_venv.wait(timeout=300) == 0
     bin_dir = project / ".venv" / "bin"
     in_project = {**env, "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}"}
     path_install, wheel_install = sorted(blocks("install"), key=lambda block: ".whl" in block)

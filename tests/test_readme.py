@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import mockscope
-from tests.support import assert_schema_conformance
+from tests.support import INNER_PYTEST, assert_schema_conformance
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TEXT = README.read_text(encoding="utf-8")
@@ -160,6 +160,7 @@ def test_readme_test_module_passes(
     output = io.StringIO()
     arguments = [str(module), "-c", str(project / "pytest.ini"), "--rootdir", str(project)]
     arguments += ["--basetemp", str(tmp_path / "basetemp"), "--capture=sys", "-p", "no:randomly"]
+    arguments += INNER_PYTEST
     try:
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             returncode = pytest.main(arguments, plugins=[outcomes])

@@ -31,10 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-standin-secret"
 SCALE = "10"
 MOCKSCOPE = [sys.executable, "-m", "mockscope.cli"]
-#: The plugins the contract suite needs in a child pytest that does not load every installed
-#: one (autoloading them all costs seconds): xdist for `-n` in pyproject's addopts, asyncio for
-#: its ini keys, and Hypothesis' own plugin as a real run has it.
-SUITE_PLUGINS = ["-p", "xdist", "-p", "asyncio", "-p", "hypothesispytest"]
 
 
 def _clean_environment(**extra: str) -> dict[str, str]:
@@ -175,12 +171,13 @@ def test_the_contract_suite_runs_live_against_a_stand_in(standin: Callable[..., 
     # Real time passes on the live path: a 20x stand-in keeps each task under two seconds, and
     # told so, the suite paces and waits 20 times less in real time.
     url = standin(time_scale="20")
-    command = [sys.executable, "-m", "pytest", "-p", "no:randomly", *SUITE_PLUGINS, "-rs"]
+    # pyproject's addopts name the plugins the suite needs (nothing else is autoloaded).
+    command = [sys.executable, "-m", "pytest", "-p", "no:randomly", "-rs"]
     command += ["contract_tests/test_errors_and_limits.py", "contract_tests/test_lifecycle.py"]
     command += ["contract_tests/test_model.py", "--target", "live", "--base-url", url]
     command += ["--live-opt-in", "--live-budget-images", "1", "--live-time-scale", "20"]
     # pyproject's addopts ask for xdist workers: live, the suite runs in one process anyway.
-    run = _run_with_key(command, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    run = _run_with_key(command)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-4000:]
     header = f"contract suite: LIVE target {url}, time scale 20, "

@@ -29,7 +29,7 @@ CHECKS = (
 )
 #: Per operation and generation mode: enough to reach the documented statuses of each
 #: operation while the whole suite stays quick.
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 15
 #: Only `enable` is documented for this header and the fake ignores any other value when no
 #: `oss://` reference is sent (as contract_tests/cases.py explains); not a negative case here.
 OSS_RESOLVE = "x-dashscope-ossresourceresolve"

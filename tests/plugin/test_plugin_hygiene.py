@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from mockscope.options import MARKER_OPTIONS, PLUGIN_DEFAULTS, OptionError, PluginOptions, build
+from tests.support import INNER_PYTEST
 
 INI = """
 [pytest]
@@ -82,7 +83,7 @@ def test_a_good_one(mockscope):
 def test_mistakes_are_explained(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
     pytester.makepyfile(test_mistakes=MISTAKES)
-    result = pytester.runpytest_inprocess()
+    result = pytester.runpytest_inprocess(*INNER_PYTEST)
     result.assert_outcomes(passed=2, errors=10)
     result.stdout.fnmatch_lines_random(
         [

@@ -15,6 +15,8 @@ from textwrap import dedent
 
 import pytest
 
+from tests.support import INNER_PYTEST
+
 SUBPROCESS_TIMEOUT = 120
 
 INI = """
@@ -642,7 +644,7 @@ def _assert_one_server_for_the_session(lines: list[list[str]]) -> None:
 def test_the_user_project_passes(user_project: pytest.Pytester) -> None:
     """In this process: the fixtures, the marker, the SDK binding and the jumping clock."""
     started = time.perf_counter()
-    result = user_project.runpytest_inprocess("-rs", "--durations=8")
+    result = user_project.runpytest_inprocess(*INNER_PYTEST, "-rs", "--durations=8")
     elapsed = time.perf_counter() - started
     _assert_ran_cleanly(result)
     lines = _evidence(user_project)
