@@ -61,7 +61,7 @@ class GuardedSite(web.TCPSite):
         self.handler_class = type(
             "EnvelopedHandler",
             (EnvelopedHandler,),
-            {"__slots__": (), "new_request_id": staticmethod(request_id)},
+            {"__slots__": (), "new_request_id": staticmethod(request_id), "site": self},
         )
 
     async def start(self) -> None:
@@ -108,13 +108,16 @@ class _Guarded(asyncio.Protocol):
             return
         self.counted = True
         self.site.open += 1
+        if isinstance(self.inner, web.RequestHandler):
+            # Same slots, a few methods more: the answers aiohttp's parser gives become
+            # envelopes, and the connection leaves the count when it closes.
+            self.inner.__class__ = self.site.handler_class
+        self.inner.connection_made(transport)
         if limits.header_timeout > 0:
             loop = asyncio.get_running_loop()
             self.timer = loop.call_later(limits.header_timeout, self._refuse, *_TOO_SLOW)
-        if isinstance(self.inner, web.RequestHandler):
-            # Same slots, one method more: the answers aiohttp's parser gives become envelopes.
-            self.inner.__class__ = self.site.handler_class
-        self.inner.connection_made(transport)
+        else:
+            self._step_aside()
 
     def data_received(self, data: bytes) -> None:
         if self.timer is not None:
@@ -127,6 +130,16 @@ class _Guarded(asyncio.Protocol):
                 self.tail = seen[-3:]
         if self.counted:
             self.inner.data_received(data)
+            if self.timer is None:
+                self._step_aside()
+
+    def _step_aside(self) -> None:
+        """With the first header in, nothing is left to watch: the transport talks to aiohttp's
+        protocol directly from now on, so later requests pay for no extra call per read."""
+        transport = self.transport
+        inner = self.inner
+        if isinstance(inner, EnvelopedHandler) and transport and not transport.is_closing():
+            transport.set_protocol(inner)
 
     def eof_received(self) -> bool | None:
         return self.inner.eof_received() if self.counted else None
@@ -145,7 +158,8 @@ class _Guarded(asyncio.Protocol):
             self.timer = None
         if self.counted:
             self.counted = False
-            self.site.open -= 1
+            if not isinstance(self.inner, EnvelopedHandler):
+                self.site.open -= 1  # (aiohttp's own protocol takes itself off the count)
             self.inner.connection_lost(exc)
 
     def _refuse(self, code: str, message: str) -> None:
@@ -165,9 +179,16 @@ class EnvelopedHandler(web.RequestHandler):
 
     __slots__ = ()
 
+    #: The site whose open connections this one counts in (set per site).
+    site: GuardedSite
+
     @staticmethod
     def new_request_id() -> str:  # replaced per site with the backend's sequence
         raise NotImplementedError
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.site.open -= 1
+        super().connection_lost(exc)
 
     def handle_error(
         self,

@@ -529,6 +529,30 @@ def test_connections_over_the_cap_get_a_503_envelope() -> None:
             pytest.fail("the cap never freed")
 
 
+def test_connections_that_were_answered_free_their_places_when_they_close() -> None:
+    # Once a connection's first header is in, the transport talks to aiohttp's protocol
+    # directly; closing it must still take it off the count.
+    with MockServer(max_connections=2, header_timeout=30) as server:
+        for _ in range(6):  # three times the cap, one after the other
+            for _ in range(50):
+                answer = exchange(server, request("GET", "/_mockscope/clock"))
+                if answer.status == 200:
+                    break
+                assert answer.status == 503  # an earlier close not yet seen by the server
+            else:
+                pytest.fail("a closed connection kept its place")
+        # Two open connections that were answered hold both places.
+        held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]
+        try:
+            for sock in held:
+                sock.sendall(request("GET", "/_mockscope/clock").replace(b"close", b"keep-alive"))
+                assert Answer(sock.recv(65536)).status == 200
+            assert exchange(server, request("GET", "/_mockscope/clock")).status == 503
+        finally:
+            for sock in held:
+                sock.close()
+
+
 def test_accept_errors_are_logged_at_a_bounded_rate(caplog: pytest.LogCaptureFixture) -> None:
     class Loop:
         def get_exception_handler(self) -> None:
