@@ -7,7 +7,6 @@ number of tasks stored.
 
 from __future__ import annotations
 
-from array import array
 from itertools import accumulate
 
 
@@ -18,12 +17,16 @@ class Fenwick:
 
     def __init__(self, flags: bytes | bytearray = b"") -> None:
         n = len(flags)
+        # A list rather than an array of int64: the interpreter has fast paths for indexing
+        # lists (not arrays), which makes each update about three times cheaper; small counts
+        # are shared int objects, so it costs no more memory in practice.
+        self._tree: list[int]
         if not any(flags):
-            self._tree = array("q", bytes(8 * (n + 1)))
+            self._tree = [0] * (n + 1)
         else:
             # tree[i] (1-based) holds the count of flags in (i - lowbit(i), i]; built in O(n).
             sums = [0, *accumulate(flags)]
-            self._tree = array("q", [0, *(sums[i] - sums[i - (i & -i)] for i in range(1, n + 1))])
+            self._tree = [0, *(sums[i] - sums[i - (i & -i)] for i in range(1, n + 1))]
         self._size = n
         self._top = 1 << n.bit_length() if n else 1
 
@@ -36,6 +39,16 @@ class Fenwick:
         i = position + 1
         while i <= n:
             tree[i] += delta
+            i += i & -i
+
+    def add_with(self, other: Fenwick, position: int, delta: int) -> None:
+        """`add` on this tree and on `other` (of the same size) in one walk: a task is
+        appended to two at once (live, and its status), on every create."""
+        tree, also, n = self._tree, other._tree, self._size
+        i = position + 1
+        while i <= n:
+            tree[i] += delta
+            also[i] += delta
             i += i & -i
 
     def prefix(self, end: int) -> int:

@@ -96,8 +96,12 @@ class Ring:
         at = self.tail
         i = at & self.mask
         self.keys[i], self.states[i], self.items[i] = key, state, item
-        for flag in _FLAGS_OF[state]:
-            self.fenwicks[flag].add(i, 1)
+        flags = _FLAGS_OF[state]
+        if len(flags) == 2:  # live, and its status: every state but DEAD
+            self.fenwicks[flags[0]].add_with(self.fenwicks[flags[1]], i, 1)
+        else:
+            for flag in flags:
+                self.fenwicks[flag].add(i, 1)
         self.tail = at + 1
         return at
 
