@@ -8,6 +8,7 @@ number of tasks stored.
 from __future__ import annotations
 
 from itertools import accumulate
+from operator import sub
 
 
 class Fenwick:
@@ -24,9 +25,18 @@ class Fenwick:
         if not any(flags):
             self._tree = [0] * (n + 1)
         else:
-            # tree[i] (1-based) holds the count of flags in (i - lowbit(i), i]; built in O(n).
+            # tree[i] (1-based) holds the count of flags in (i - lowbit(i), i], which is
+            # sums[i] - sums[i - lowbit(i)]: built in O(n), one slice per lowbit, so the loop
+            # runs in C (an account's ring is rebuilt as it doubles, with every slot in it).
             sums = [0, *accumulate(flags)]
-            self._tree = [0, *(sums[i] - sums[i - (i & -i)] for i in range(1, n + 1))]
+            tree = [0] * (n + 1)
+            low = 1
+            while low <= n:
+                tree[low :: 2 * low] = map(
+                    sub, sums[low :: 2 * low], sums[0 : n + 1 - low : 2 * low]
+                )
+                low *= 2
+            self._tree = tree
         self._size = n
         self._top = 1 << n.bit_length() if n else 1
 

@@ -190,14 +190,22 @@ class Ring:
 
     def _grow(self) -> None:
         """Double the capacity; absolute indices stay what they were. O(n), only while growing."""
-        capacity, old_mask = 2 * (self.mask + 1), self.mask
+        old_capacity = self.mask + 1
+        capacity = 2 * old_capacity
         mask = capacity - 1
         keys = array("q", bytes(8 * capacity))
         states = bytearray([DEAD]) * capacity
         items: list[Task | None] = [None] * capacity
-        for at in range(self.head, self.tail):
-            i, j = at & mask, at & old_mask
-            keys[i], states[i], items[i] = self.keys[j], self.states[j], self.items[j]
+        # Copied in runs that wrap in neither ring (the new one wraps only where the old one
+        # does): at most two slice copies per array, rather than a loop over every slot.
+        at = self.head
+        while at < self.tail:
+            end = min(self.tail, (at // old_capacity + 1) * old_capacity)
+            i, j, n = at & mask, at & self.mask, end - at
+            keys[i : i + n] = self.keys[j : j + n]
+            states[i : i + n] = self.states[j : j + n]
+            items[i : i + n] = self.items[j : j + n]
+            at = end
         self.keys, self.states, self.items, self.mask = keys, states, items, mask
         self.fenwicks = [Fenwick(states.translate(table)) for table in _TABLES]
 

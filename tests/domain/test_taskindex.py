@@ -291,6 +291,30 @@ def test_fenwick_counts_and_selects() -> None:
     assert tree.select(2) == 1
 
 
+@given(st.binary(max_size=300).map(lambda raw: bytes(b & 1 for b in raw)))
+def test_a_fenwick_tree_built_from_flags_counts_them(flags: bytes) -> None:
+    tree = Fenwick(flags)
+    assert [tree.prefix(i) for i in range(len(flags) + 1)] == [
+        sum(flags[:i]) for i in range(len(flags) + 1)
+    ]
+    ones = [i for i, flag in enumerate(flags) if flag]
+    assert [tree.select(k) for k in range(1, len(ones) + 1)] == ones
+
+
+def test_a_ring_grown_many_times_while_wrapped_keeps_its_slots_in_order() -> None:
+    ring = Ring(capacity=4)
+    kept: list[int] = []
+    for key in range(200):
+        ring.append(key, 0)
+        kept.append(key)
+        if key % 3 == 0:  # drop from the front now and then, so the ring wraps as it grows
+            ring.set(ring.head, 5)
+            ring.drop_dead_front()
+            kept.pop(0)
+    assert [ring.key(at) for at in range(ring.head, ring.tail)] == kept
+    assert ring.count(0, ring.head, ring.tail) == len(kept)
+
+
 def test_the_ring_reuses_dropped_slots_and_grows_in_order() -> None:
     ring = Ring(capacity=4)
     for key in range(3):
