@@ -415,12 +415,16 @@ def merged_entries(
     return list(entries.values())
 
 
+#: A CJK unified ideograph: a prompt with one gets its rewrite in Chinese.
+_HAN = re.compile("[\u4e00-\u9fff]")
+
+
 def rewrite_prompt(prompt: str) -> str:
     """What `prompt_extend` makes of a prompt: deterministic, and visibly longer.
 
     The live service asks a language model to enrich the prompt; the fake appends a fixed
     description in the prompt's own script, so tests can tell the two fields apart.
     """
-    if any("\u4e00" <= char <= "\u9fff" for char in prompt):
+    if _HAN.search(prompt):
         return f"{prompt}。画面细节丰富，光影自然柔和，构图均衡，高清写实质感。"
     return f"{prompt}. Rich detail, soft natural lighting, balanced composition, sharp focus."

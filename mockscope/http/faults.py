@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable, Sequence
 
 from aiohttp import web
+from multidict import istr
 
 from mockscope.domain import errors
 from mockscope.domain.clock import ManualClock
@@ -27,6 +28,7 @@ from mockscope.scenarios.reading import checked_rule
 from mockscope.scenarios.rules import Call, DeclaredOutcome, OutcomeKind, Rule, ScenarioError
 
 SCENARIO_HEADER = "X-Mockscope-Scenario"
+_SCENARIO_KEY = istr(SCENARIO_HEADER)  # looked up on every API call
 
 
 def request_outcome(
@@ -41,7 +43,7 @@ def request_outcome(
     The request's own rule is noted (`noted.own_rule`) for the backend to resolve a task
     outcome with.
     """
-    header = request.headers.get(SCENARIO_HEADER)
+    header = request.headers.get(_SCENARIO_KEY)
     if header is not None and not request.app[HEADER_SCENARIOS]:
         header = None  # switched off (`serve --no-header-scenarios`): the header is ignored
     scenario = noted.backend.scenario

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 from aiohttp import web
+from multidict import istr
 
 from mockscope.domain.identity import Caller
 from mockscope.domain.operations import Operation
@@ -18,13 +19,19 @@ from mockscope.http.serialize import (
     list_body,
 )
 
+# Header names made once: a lookup by a ready case-insensitive key skips folding the name.
+_AUTHORIZATION = istr("Authorization")
+_WORKSPACE = istr("X-DashScope-WorkSpace")
+_ASYNC = istr("X-DashScope-Async")
+_RESOLVE_OSS = istr("X-DashScope-OssResourceResolve")
+
 
 def caller_of(request: web.Request, noted: Note) -> Caller:
     """The authenticated caller of an API request (noted for the journal)."""
     headers = request.headers
     # Keys are data: bytes that are not UTF-8 become `\xNN` text (see inbound.text).
     caller = noted.backend.api.authenticate(
-        text(headers.get("Authorization")), text(headers.get("X-DashScope-WorkSpace"))
+        text(headers.get(_AUTHORIZATION)), text(headers.get(_WORKSPACE))
     )
     noted.caller = caller
     return caller
@@ -43,7 +50,7 @@ def creates_on(endpoint: str) -> ApiHandler:
         api = noted.backend.api
         caller = caller_of(request, noted)
         headers = request.headers
-        async_header = headers.get("X-DashScope-Async", "").strip().lower() == "enable"
+        async_header = headers.get(_ASYNC, "").strip().lower() == "enable"
         submission = parse_create_request(
             await read_body(request), api.models, endpoint, async_header
         )
@@ -52,7 +59,7 @@ def creates_on(endpoint: str) -> ApiHandler:
         outcome = faults.request_outcome(
             request, noted, Operation.CREATE, task_request.prompt, task_request.model
         )
-        resolve_oss = headers.get("X-DashScope-OssResourceResolve", "").lower() == "enable"
+        resolve_oss = headers.get(_RESOLVE_OSS, "").lower() == "enable"
         synchronous = submission.mode == "sync"
 
         def create() -> tuple[str, str]:

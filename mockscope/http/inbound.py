@@ -19,6 +19,7 @@ import hmac
 import zlib
 
 from aiohttp import web
+from multidict import istr
 
 from mockscope.domain import errors
 
@@ -47,8 +48,11 @@ def same_secret(offered: str, expected: str) -> bool:
     return hmac.compare_digest(as_bytes(offered), as_bytes(expected))
 
 
+_CONTENT_ENCODING = istr("Content-Encoding")
+
+
 def content_encoding(request: web.Request) -> str:
-    return (text(request.headers.get("Content-Encoding")) or "").strip().lower()
+    return (text(request.headers.get(_CONTENT_ENCODING)) or "").strip().lower()
 
 
 async def read_bounded(request: web.Request, limit: int) -> bytes:
