@@ -186,18 +186,7 @@ def test_cancel_redrawing_only_the_tasks_behind_equals_redrawing_the_whole_queue
 ) -> None:
     fast, fast_clock = _backend()
     naive, naive_clock = _backend()
-    fast_ids: list[str] = []
-    naive_ids: list[str] = []
-    full_replan: Callable[..., None] = lambda *_: None  # noqa: E731
-    with pytest.MonkeyPatch.context() as patch:
-        for op in ops:
-            if op[0] == "create" and op[4] == "timing; run=3":
-                op = (*op[:4], None, op[5])  # a declared queue is redrawn by the full replan
-            _apply(fast, fast_clock, op, fast_ids)
-            patch.setattr(Account, "replan_behind", full_replan)
-            _apply(naive, naive_clock, op, naive_ids)
-            patch.undo()
-            assert _plans(fast) == _plans(naive), ops
+    _replay_fast_and_naive(ops, fast, fast_clock, naive, naive_clock)
 
 
 queue_ops = st.lists(
@@ -255,19 +244,9 @@ def test_cancels_in_backed_up_lanes_of_any_concurrency_equal_redrawing_the_whole
 
     fast, fast_clock = backend()
     naive, naive_clock = backend()
-    fast_ids: list[str] = []
-    naive_ids: list[str] = []
-    full_replan: Callable[..., None] = lambda *_: None  # noqa: E731
-    with pytest.MonkeyPatch.context() as patch:
-        for op in ops:
-            if op[0] == "create" and op[4] == "timing; run=3":
-                op = (*op[:4], None, op[5])  # a declared queue is redrawn by the full replan
-            _apply(fast, fast_clock, op, fast_ids)
-            patch.setattr(Account, "replan_behind", full_replan)
-            _apply(naive, naive_clock, op, naive_ids)
-            patch.undo()
-            assert _plans(fast) == _plans(naive), ops
-            _assert_lists_equal_the_scan(fast)
+    _replay_fast_and_naive(
+        ops, fast, fast_clock, naive, naive_clock, then=_assert_lists_equal_the_scan
+    )
 
 
 def _assert_lists_equal_the_scan(backend: Backend) -> None:
@@ -329,3 +308,28 @@ def test_the_ring_reuses_dropped_slots_and_grows_in_order() -> None:
     assert ring.newest(0, 2, 9, 1, 3) == [7, 6, 5]
     assert ring.bisect_left(5) == 5
     assert ring.bisect_right(8) == 9
+
+
+def _replay_fast_and_naive(
+    ops: list[tuple[object, ...]],
+    fast: Backend,
+    fast_clock: ManualClock,
+    naive: Backend,
+    naive_clock: ManualClock,
+    then: Callable[[Backend], None] = lambda _: None,
+) -> None:
+    """Apply each operation to both backends, the naive one redrawing the whole queue on a
+    cancel, and require the same plans after each (and `then` of the fast one)."""
+    fast_ids: list[str] = []
+    naive_ids: list[str] = []
+    full_replan: Callable[..., None] = lambda *_: None  # noqa: E731
+    with pytest.MonkeyPatch.context() as patch:
+        for op in ops:
+            if op[0] == "create" and op[4] == "timing; run=3":
+                op = (*op[:4], None, op[5])  # a declared queue is redrawn by the full replan
+            _apply(fast, fast_clock, op, fast_ids)
+            patch.setattr(Account, "replan_behind", full_replan)
+            _apply(naive, naive_clock, op, naive_ids)
+            patch.undo()
+            assert _plans(fast) == _plans(naive), ops
+            then(fast)

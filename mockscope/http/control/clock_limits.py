@@ -151,12 +151,12 @@ async def list_all_tasks(request: web.Request) -> web.Response:
     shown = backend.directory.shown  # an account that is just its key shows it masked
     accounts: dict[str, list[dict[str, Any]]] = {}
     for record in backend.control.tasks(_account(request)):
-        accounts.setdefault(shown(record.account), []).append(_record_body(record))
+        accounts.setdefault(shown(record.account), []).append(record_body(record))
     body = [{"account": name, "tasks": tasks} for name, tasks in accounts.items()]
     return json_response({"now_ms": now, "accounts": body})
 
 
-def _record_body(record: TaskRecord) -> dict[str, Any]:
+def record_body(record: TaskRecord) -> dict[str, Any]:
     return {
         "task_id": record.task_id,
         "status": record.status,

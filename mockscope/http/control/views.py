@@ -15,7 +15,7 @@ from mockscope.domain.journal import CHECKS
 from mockscope.domain.lifecycle import TaskStatus
 from mockscope.domain.objects import ResultObjects
 from mockscope.domain.tasks import TaskRecord, TaskView
-from mockscope.http.control.clock_limits import guard
+from mockscope.http.control.clock_limits import guard, record_body
 from mockscope.http.control.query import account_id, bounded_integer, bounded_number, one_of
 from mockscope.http.keys import BACKEND, PUBLIC_URL
 from mockscope.http.serialize import json_response, result_url
@@ -83,20 +83,10 @@ def _task_entry(
     return {
         "account": shown(record.account),
         "account_id": account_uid(record.account),
-        "task_id": record.task_id,
-        "status": record.status,
-        "model": record.request.model,
-        "endpoint": record.endpoint,
-        "listed": record.listed,
-        "n": record.request.n,
+        **record_body(record),
         "size": record.request.size,
         "prompt": record.request.prompt,
         "outcome": record.declared,
-        "submit_ms": record.submit_ms,
-        "scheduled_ms": record.scheduled_ms,
-        "end_ms": record.end_ms,
-        "canceled_ms": record.canceled_ms,
-        "expires_ms": record.expires_ms,
         "task_metrics": {"TOTAL": view.total, "SUCCEEDED": view.succeeded, "FAILED": view.failed},
         "failure": None if failure is None else {"code": failure.code, "message": failure.message},
         "images": images,
