@@ -91,6 +91,7 @@ class Control:
         """Every stored task (of one account, if named), by account, oldest first."""
         store = self._state.store
         now = self._state.clock.now_ms()
+        store.draw_due(now)
         return [
             TaskRecord.of(task, now, store.expires_at(task))
             for kept in store.accounts()
@@ -115,6 +116,7 @@ class Control:
         """
         store = self._state.store
         now = self._state.clock.now_ms()
+        store.draw_due(now)
         accounts: list[str] = []
         models: set[str] = set()
         kept: list[Task] = []

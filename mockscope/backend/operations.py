@@ -132,12 +132,11 @@ class Operations:
         timing = self._timing or spec.timing
         shape = shape_task(request, timing, declared, self._size_result(spec, request))
         hidden = synchronous and spec.result.shape == "choices"
-        account = self._store.account(caller.account)
         if hidden:
             start = now + shape.queue_ms
             plan = Plan(now, start, min(start + shape.run_ms, FOREVER_MS), run_ms=shape.run_ms)
         else:
-            plan = account.plan(now, shape.queue_ms, shape.run_ms, spec.id)
+            plan = Plan.queued(now, shape.queue_ms, shape.run_ms)  # its lane draws it
         shape.adjust(plan)
         # Positional, in Task's field order: keyword arguments to a dataclass of this size
         # cost about as much again as making it, on every create.
@@ -166,6 +165,8 @@ class Operations:
         task = self._store.get(task_id)
         if task is None:
             return None
+        if task.plan.waiting:  # the answer waits for its end: draw it now
+            self._store.draw_through(task)
         return task.view(self._clock.now_ms()), task.plan.finished_ms()
 
     def get_task(self, caller: Caller, task_id: str) -> TaskView:
@@ -177,8 +178,11 @@ class Operations:
             return TaskView.unknown(task_id)
         if task.on_read(now):
             self._state.moved(task, now)
-        elif self._clock.jumps and (target := task.jump_target(now)) is not None:
-            now = self._clock.advance_to(target)  # a jumping clock: the read finds it finished
+        elif self._clock.jumps:
+            if task.plan.waiting:  # its end is drawn only once the tasks ahead are
+                self._store.draw_through(task)
+            if (target := task.jump_target(now)) is not None:
+                now = self._clock.advance_to(target)  # the read finds it finished
         return task.view(now)
 
     def cancel_task(self, caller: Caller, task_id: str) -> None:
@@ -188,16 +192,14 @@ class Operations:
         task = self._visible_task(caller, task_id, now)
         if task is None or task.view(now).status is not TaskStatus.PENDING:
             raise errors.UnsupportedOperation()
-        task.plan.canceled_ms = now
-        self._store.rescheduled(task)
-        self._state.replan_behind(task, now)
+        self._store.cancel(task, now)
         self._state.notify()
 
     def list_tasks(self, caller: Caller, query: ListQuery) -> TaskPage:
         now = self._clock.now_ms()
         self._throttle(Operation.LIST, caller, now)
         store = self._store
-        store.purge(now)  # so that every task the index holds is kept: counts stay exact
+        store.settle(now)  # plans drawn, expired tasks gone: the index's counts stay exact
         account = store.account_or_none(caller.account)
         return list_tasks(account.index if account is not None else None, query, now)
 
@@ -209,6 +211,8 @@ class Operations:
         if task is None:
             raise ResultGone(expired=False)
         now = self._clock.now_ms()
+        if task.plan.waiting:
+            self._store.catch_up(task, now)
         if self._store.is_expired(task, now):
             raise ResultGone(expired=True)
         view = task.view(now)
@@ -283,7 +287,7 @@ class Operations:
             raise errors.InvalidURL(errors.InvalidURL.missing_message)
 
     def _housekeeping(self, now: int) -> None:
-        self._store.purge(now)
+        self._store.settle(now)
         self._submissions += 1
         if self._submissions % _PRUNE_EVERY == 0:
             self._limiter.prune(now)
@@ -291,7 +295,11 @@ class Operations:
     def _visible_task(self, caller: Caller, task_id: str, now: int) -> Task | None:
         store = self._store
         task = store.get(task_id)
-        if task is None or task.account != caller.account or store.is_expired(task, now):
+        if task is None or task.account != caller.account:
+            return None
+        if task.plan.waiting:  # its lane may have drawn it since last looked at
+            store.catch_up(task, now)
+        if store.is_expired(task, now):
             return None
         return None if task.hidden else task
 

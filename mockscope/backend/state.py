@@ -105,10 +105,6 @@ class State:
         spec = self.models.get(model)
         return spec.limits.submit_qps if spec is not None else None
 
-    def _queue_ms(self, model: str) -> int:
-        spec = self.models.get(model)
-        return self.timing(spec).queue_ms if spec is not None else 0
-
     def restore_scenario(self) -> None:
         """Install the scenario the service was configured with (none if it had none)."""
         self.install_scenario(self.config.scenario or ScenarioRules())
@@ -122,37 +118,22 @@ class State:
 
     def live_task(self, task_id: str, now_ms: int) -> Task | None:
         """A stored task that has not expired, of any account."""
-        task = self.store.get(task_id)
-        if task is None or self.store.is_expired(task, now_ms):
+        store = self.store
+        task = store.get(task_id)
+        if task is not None and task.plan.waiting:
+            store.catch_up(task, now_ms)
+        if task is None or store.is_expired(task, now_ms):
             return None
         return task
 
     def replan(self, account_name: str, now_ms: int) -> None:
-        """Redraw the plans of an account's waiting tasks (the queue ahead of them changed)."""
-        account = self.store.account_or_none(account_name)
-        if account is None:
-            return
-        for task in account.replan(self._queue_ms, self.slots, now_ms):
-            self.store.rescheduled(task)
-
-    def replan_behind(self, canceled: Task, now_ms: int) -> None:
-        """A task was canceled: redraw the plans of the tasks waiting behind it only."""
-        account = self.store.account_or_none(canceled.account)
-        if account is None:
-            return
-        model = canceled.request.model
-        queue_ms, slots = self._queue_ms(model), self.slots(model)
-        redrawn = account.replan_behind(canceled, queue_ms, slots, now_ms)
-        if redrawn is None:
-            self.replan(canceled.account, now_ms)
-            return
-        for task in redrawn:
-            self.store.rescheduled(task)
+        """Redraw the plans of an account's waiting tasks (the concurrency changed)."""
+        self.store.replan(account_name, now_ms)
 
     def moved(self, task: Task, now_ms: int) -> None:
         """A task's plan was moved by hand: its queue and its expiry follow."""
         self.store.rescheduled(task)
-        self.replan(task.account, now_ms)
+        self.store.replan(task.account, now_ms, moved=task)
         self.notify()
 
 

@@ -2,10 +2,11 @@
 
 An account runs each model's tasks in a lane of its own: at most `concurrency` of them at once
 (per model on the live service: 1 for wanx-v1, 2 for the V2 models, 5 for wan2.5/2.6), the
-rest wait PENDING in submission order. A task's plan is drawn when it is submitted and redrawn,
-for the tasks still waiting, whenever the queue ahead of them changes (a cancel, a new
-concurrency). Every task but a synchronous call that hands out no task id is indexed for
-listing (`taskindex.py`).
+rest wait PENDING in submission order. A waiting task's start is drawn only once a run slot is
+free for it by the time anyone looks (`Lane.advance`), exactly where drawing it at submission
+would have put it; so a create behind a long queue draws nothing, and a cancel of a waiting
+task is O(1) however long the queue. Every task but a synchronous call that hands out no task
+id is indexed for listing (`taskindex.py`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from mockscope.domain.lifecycle import FOREVER_MS, Plan
-from mockscope.domain.taskindex import PENDING, PENDING_FLAG, Ring, TaskIndex
+from mockscope.domain.lifecycle import FOREVER_MS
+from mockscope.domain.taskindex import TaskIndex
 from mockscope.domain.tasks import Task
 
 
@@ -40,152 +41,114 @@ def _per_lane(value: PerLane) -> Callable[[str], int]:
 
 
 class Lane:
-    """One run queue: the tasks running or waiting in it, and when each run slot frees up."""
+    """One run queue: the tasks whose plans are drawn, those waiting for a slot, and when each
+    run slot frees up.
 
-    __slots__ = ("_longest_queue", "_longest_run", "_queue", "_slots", "name")
+    The tasks drawn come before every waiting one in submission order: a waiting task takes
+    the slot that frees first, at the earliest when its own queue time allows. Only a change
+    ahead of the drawn tasks that have not started yet (a cancel of one of them, a task moved
+    by hand, a new concurrency) sends those back to waiting (`rebuild`); they are at most a
+    handful, the tasks whose slot was free when last looked at.
+    """
+
+    __slots__ = ("_drawn", "_slots", "_waiting", "name", "wake_ms")
 
     def __init__(self, name: str, concurrency: int) -> None:
         self.name = name
-        #: Tasks that were running or waiting when last looked at, oldest first.
-        self._queue: deque[Task] = deque()
-        #: When each run slot frees up once every queued task has had its turn (a min-heap).
+        #: Tasks with a drawn plan that had not finished when last looked at, oldest first.
+        self._drawn: deque[Task] = deque()
+        #: Tasks waiting for a slot, oldest first; one that left by other means (canceled,
+        #: moved by hand) is passed over when its turn comes.
+        self._waiting: deque[Task] = deque()
+        #: When each run slot frees up once every drawn task has had its turn (a min-heap).
         self._slots = [0] * concurrency
-        #: The longest queue and run any task of the lane was planned with: they bound how late
-        #: an earlier task can end, so a cancel stops looking back early (`_slots_before`).
-        self._longest_queue = 0
-        self._longest_run = 0
+        #: When the store last asked to be woken for this lane (`TaskStore`), None if not.
+        self.wake_ms: int | None = None
 
-    def plan(self, submit_ms: int, queue_ms: int, run_ms: int) -> Plan:
-        """The plan of a task submitted now: it starts once it is queued and a slot is free."""
-        if queue_ms > self._longest_queue:
-            self._longest_queue = queue_ms
-        if run_ms > self._longest_run:
-            self._longest_run = run_ms
-        start = max(submit_ms + queue_ms, self._slots[0])
-        # Positional (Plan's field order): this runs on every create.
-        return Plan(submit_ms, start, min(start + run_ms, FOREVER_MS), None, None, 0, False, run_ms)
+    def submit(self, task: Task, now_ms: int) -> bool:
+        """Take a task just submitted: drawn at once when a slot is free for it, else it
+        waits. True when drawn."""
+        if not self._waiting and self._slots[0] <= now_ms:
+            self._draw(task)
+            return True
+        self._waiting.append(task)
+        return False
 
-    def admit(self, task: Task, now_ms: int) -> None:
+    def next_draw_ms(self) -> int | None:
+        """When the next waiting task can be drawn (a slot frees up); None if none waits."""
+        if not self._waiting or self._slots[0] >= FOREVER_MS:
+            return None
+        return self._slots[0]
+
+    def advance(self, now_ms: int) -> list[Task]:
+        """Draw every waiting task whose slot is free by `now_ms`; returns them."""
+        drawn: list[Task] = []
+        waiting, slots = self._waiting, self._slots
+        while waiting and slots[0] <= now_ms:
+            task = waiting.popleft()
+            if task.plan.waiting:
+                self._draw(task)
+                drawn.append(task)
+        ahead = self._drawn
+        while ahead and ahead[0].plan.finished_ms() <= now_ms:
+            ahead.popleft()
+        return drawn
+
+    def draw_through(self, task: Task) -> list[Task]:
+        """Draw the waiting tasks up to `task`, whatever the time: for a reader that needs to
+        know when it will end. Returns the tasks drawn."""
+        drawn: list[Task] = []
+        waiting = self._waiting
+        while task.plan.waiting and waiting:
+            ahead = waiting.popleft()
+            if ahead.plan.waiting:
+                self._draw(ahead)
+                drawn.append(ahead)
+        return drawn
+
+    def cancel(self, task: Task, now_ms: int) -> list[Task]:
+        """A task that had not started was canceled; returns the tasks drawn anew."""
         plan = task.plan
-        if plan.held or plan.end_ms >= FOREVER_MS:  # shaped after `plan`: it may never end
-            self._longest_run = FOREVER_MS
-        heapq.heapreplace(self._slots, plan.end_ms)
-        queue = self._queue
-        queue.append(task)
-        while queue and queue[0].plan.finished_ms() <= now_ms:
-            queue.popleft()
+        if plan.waiting:  # it never took a slot: nothing behind it moves
+            plan.waiting = False
+            return []
+        return self.rebuild(len(self._slots), now_ms)
 
-    def replan(self, queue_ms: int, concurrency: int, now_ms: int) -> list[Task]:
-        """Redraw the start of every task that has not started yet, in submission order.
-
-        Returns the tasks whose plans were redrawn.
-        """
-        active = [task for task in self._queue if task.plan.finished_ms() > now_ms]
-        running = sorted(task.plan.end_ms for task in active if task.plan.scheduled_ms <= now_ms)
+    def rebuild(self, concurrency: int, now_ms: int, moved: Task | None = None) -> list[Task]:
+        """Send the drawn tasks that have not started back to waiting and redraw from the
+        tasks running now (with `concurrency` slots): the queue ahead of them changed.
+        `moved` is a task of the lane started or ended by hand. Returns the tasks drawn anew."""
+        live = [task for task in self._drawn if task.plan.finished_ms() > now_ms]
+        if (
+            moved is not None
+            and moved.plan.finished_ms() > now_ms
+            and all(task is not moved for task in live)
+        ):
+            live.append(moved)  # it jumped the queue
+        running = [task for task in live if task.plan.scheduled_ms <= now_ms]
+        later = [task for task in live if task.plan.scheduled_ms > now_ms]
+        for task in later:
+            task.plan.unplan()
+        self._waiting.extendleft(reversed(later))
         # With more tasks running than slots (concurrency was lowered), the next slot frees
         # only when enough of them have ended: keep the latest `concurrency` end times.
-        slots = running[len(running) - concurrency :] if len(running) > concurrency else running
-        slots += [now_ms] * (concurrency - len(slots))
+        ends = sorted(task.plan.end_ms for task in running)[-concurrency:]
+        slots = ends + [now_ms] * (concurrency - len(ends))
         heapq.heapify(slots)
-        redrawn = []
-        for task in active:
-            plan = task.plan
-            if plan.scheduled_ms <= now_ms:
-                continue
-            plan.start_at(max(plan.submit_ms + queue_ms, slots[0], now_ms))
-            heapq.heapreplace(slots, plan.end_ms)
-            redrawn.append(task)
-        self._queue = deque(active)
-        self._slots = slots
-        return redrawn
+        self._drawn, self._slots = deque(running), slots
+        return self.advance(now_ms)
 
-    def replan_behind(
-        self, canceled: Task, queue_ms: int, concurrency: int, now_ms: int, index: TaskIndex
-    ) -> list[Task] | None:
-        """After a cancel, redraw only this lane's tasks queued behind `canceled`:
-        O((1 + k) log n) for k tasks behind it.
-
-        The tasks ahead of a canceled task keep their plans, and the tasks behind it take the
-        run slots as they free up after the tasks ahead (`_slots_before`). Returns the redrawn
-        tasks, or None when the shortcut does not apply (concurrency changed, or a task behind
-        the canceled one has started) and the whole lane must be redrawn by `replan`.
-        """
-        if len(self._slots) != concurrency:
-            return None
-        if queue_ms > self._longest_queue:
-            self._longest_queue = queue_ms
-        index.sync(now_ms)
-        position = index.position(canceled.task_id)
-        if position is None:
-            return None
-        started = [at for at, task in index.started.items() if task.request.model == self.name]
-        if any(at > position for at in started):
-            return None
-        ring, keyed = index.ring_of(self.name)
-        mine = ring.bisect_left(position) if keyed else position
-        slots = self._slots_before(ring, keyed, mine, started, concurrency, now_ms, index)
-        redrawn = []
-        for behind in range(mine + 1, ring.tail):
-            if ring.state(behind) != PENDING:
-                continue
-            task = index.task(ring.key(behind) if keyed else behind)
-            plan = task.plan
-            plan.start_at(max(plan.submit_ms + queue_ms, slots[0], now_ms))
-            heapq.heapreplace(slots, plan.end_ms)
-            redrawn.append(task)
-        self._slots = slots
-        return redrawn
-
-    def _slots_before(
-        self,
-        ring: Ring,
-        keyed: bool,
-        mine: int,
-        started: list[int],
-        concurrency: int,
-        now_ms: int,
-        index: TaskIndex,
-    ) -> list[int]:
-        """When each run slot frees up once the lane's tasks ahead of ring slot `mine` have had
-        their turn (a min-heap).
-
-        Each task takes the slot that frees first and gives it back at its end, never earlier,
-        so the slots free up at the `concurrency` latest ends among the tasks running and
-        waiting ahead (or now). The waiting tasks are looked at newest first; no earlier one
-        can end later than its start allows (bounded by the lane's longest queue and run), so
-        the look back stops there: after a handful of tasks when the lane is backed up.
-        """
-        ends = [index.started[at].plan.end_ms for at in started]
-        latest = heapq.nlargest(concurrency, ends)
-        batch, skip = max(8, 2 * concurrency), 0
-        while True:
-            found = ring.newest(PENDING_FLAG, ring.head, mine, skip, batch)
-            for at in found:
-                plan = index.task(ring.key(at) if keyed else at).plan
-                if len(latest) >= concurrency:
-                    # Every earlier task started by max(this one's start, its own queue).
-                    bound = max(plan.scheduled_ms, plan.submit_ms + self._longest_queue)
-                    if bound + self._longest_run <= latest[-1]:
-                        found = []
-                        break
-                if len(latest) < concurrency:
-                    latest.append(plan.end_ms)
-                    latest.sort(reverse=True)
-                elif plan.end_ms > latest[-1]:
-                    latest[-1] = plan.end_ms
-                    latest.sort(reverse=True)
-            if len(found) < batch:
-                break
-            skip += batch
-        slots = latest + [now_ms] * (concurrency - len(latest))
-        heapq.heapify(slots)
-        return slots
+    def _draw(self, task: Task) -> None:
+        plan, slots = task.plan, self._slots
+        plan.start_at(max(plan.submit_ms + plan.queue_ms, slots[0]))
+        heapq.heapreplace(slots, plan.end_ms)
+        self._drawn.append(task)
 
 
 class Account:
     """One account's tasks in submission order (indexed), and a run queue (lane) per model."""
 
-    __slots__ = ("_concurrency", "_lanes", "hidden", "index", "name")
+    __slots__ = ("_aliases", "_concurrency", "_lanes", "hidden", "index", "name")
 
     def __init__(self, name: str, concurrency: PerLane = 1) -> None:
         self.name = name
@@ -196,6 +159,8 @@ class Account:
         self.hidden: dict[str, Task] = {}
         self._concurrency = _per_lane(concurrency)
         self._lanes: dict[str, Lane] = {}
+        #: Lane keys (model ids) of the other names tasks asked for their model by (aliases).
+        self._aliases: dict[str, str] = {}
 
     def lane(self, key: str) -> Lane:
         lane = self._lanes.get(key)
@@ -203,36 +168,38 @@ class Account:
             lane = self._lanes[key] = Lane(key, self._concurrency(key))
         return lane
 
-    def plan(self, submit_ms: int, queue_ms: int, run_ms: int, lane: str = "") -> Plan:
-        """The plan of a task submitted now to `lane`."""
-        return self.lane(lane).plan(submit_ms, queue_ms, run_ms)
+    def lane_or_none(self, key: str) -> Lane | None:
+        return self._lanes.get(key)
+
+    def lane_of(self, task: Task) -> Lane | None:
+        """The lane a task was submitted to (None for one outside every queue)."""
+        model = task.request.model
+        return self._lanes.get(self._aliases.get(model, model))
 
     def admit(self, task: Task, now_ms: int, lane: str | None = "") -> None:
-        """Take a task planned by `plan` into the index and its lane; a task planned on its
-        own, outside every queue (a synchronous call with no task id), has `lane` None."""
+        """Take a task just submitted into its lane (drawn there, or waiting) and the index; a
+        task planned on its own, outside every queue (a synchronous call with no task id), has
+        `lane` None."""
         if lane is None:
             self.hidden[task.task_id] = task
             return
+        if lane != task.request.model:
+            self._aliases[task.request.model] = lane
+        self.lane(lane).submit(task, now_ms)
         self.index.add(task, now_ms)
-        self.lane(lane).admit(task, now_ms)
 
-    def replan(self, queue_ms: PerLane, concurrency: PerLane, now_ms: int) -> list[Task]:
-        """Redraw every lane's waiting tasks; `queue_ms` and `concurrency` may vary by lane."""
-        queue_of, concurrency_of = _per_lane(queue_ms), _per_lane(concurrency)
+    def replan(self, concurrency: PerLane, now_ms: int, moved: Task | None = None) -> list[Task]:
+        """Redraw every lane's tasks that have not started; `concurrency` may vary by lane.
+        `moved` is a task started or ended by hand. Returns the tasks drawn anew."""
+        concurrency_of = _per_lane(concurrency)
         self._concurrency = concurrency_of
+        moved_in = self.lane_of(moved) if moved is not None else None
         redrawn = []
         for key, lane in self._lanes.items():
-            redrawn += lane.replan(queue_of(key), concurrency_of(key), now_ms)
+            redrawn += lane.rebuild(
+                concurrency_of(key), now_ms, moved if lane is moved_in else None
+            )
         return redrawn
-
-    def replan_behind(
-        self, canceled: Task, queue_ms: int, concurrency: int, now_ms: int
-    ) -> list[Task] | None:
-        """After a cancel, redraw the tasks of the canceled one's lane behind it (see Lane)."""
-        lane = self._lanes.get(canceled.request.model)
-        if lane is None:
-            return None
-        return lane.replan_behind(canceled, queue_ms, concurrency, now_ms, self.index)
 
     def watch(self, task: Task) -> None:
         """A task's plan moved: its indexed status follows."""
@@ -242,6 +209,10 @@ class Account:
         """One of this account's tasks was purged."""
         if self.hidden.pop(task.task_id, None) is None:
             self.index.forget(task)
+
+    @property
+    def lanes(self) -> Iterator[Lane]:
+        return iter(self._lanes.values())
 
     @property
     def tasks(self) -> Iterator[Task]:

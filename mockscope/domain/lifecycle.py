@@ -71,10 +71,12 @@ FOREVER_MS = 2**62
 class Plan:
     """When a task was accepted, starts and ends (epoch ms); `canceled_ms` once canceled.
 
-    `run_ms` is how long it works once started (including any suspension), so the plan can be
-    redrawn when the queue ahead of it changes. A task may be SUSPENDED for `suspend_ms`,
-    starting `suspend_after_ms` into its run. A start or end of FOREVER_MS means "until told
-    otherwise".
+    `run_ms` is how long it works once started (including any suspension) and `queue_ms` how
+    long it takes to reach the queue, so the start can be drawn (or redrawn) when a run slot
+    frees up. A task `waiting` for a slot has no start yet (FOREVER_MS): its run queue draws it
+    when someone looks (`accounts.Lane`). A task may be SUSPENDED for `suspend_ms`, starting
+    `suspend_after_ms` into its run. A start or end of FOREVER_MS means "not yet known" (waiting)
+    or "until told otherwise" (held, or never ending).
     """
 
     submit_ms: int
@@ -87,26 +89,43 @@ class Plan:
     held: bool = False
     #: How long it works once started; by default what scheduled and end say.
     run_ms: int = -1
+    #: How long after submission it may start at the earliest.
+    queue_ms: int = 0
+    #: Waiting for a run slot: start and end are drawn once one frees up.
+    waiting: bool = False
 
     def __post_init__(self) -> None:
         if self.run_ms < 0:
             self.run_ms = self.end_ms - self.scheduled_ms
 
+    @classmethod
+    def queued(cls, submit_ms: int, queue_ms: int, run_ms: int) -> Plan:
+        """The plan of a task submitted to a run queue: waiting until its lane draws it."""
+        # Positional (the field order): this runs on every create.
+        return cls(submit_ms, FOREVER_MS, FOREVER_MS, None, None, 0, False, run_ms, queue_ms, True)
+
     def start_at(self, scheduled_ms: int) -> None:
-        """Move the start (and so the end) of a task that has not started yet."""
+        """Draw (or move) the start, and so the end, of a task that has not started yet."""
+        self.waiting = False
         if self.held:
             return
         self.scheduled_ms = scheduled_ms
         self.end_ms = min(scheduled_ms + self.run_ms, FOREVER_MS)
 
+    def unplan(self) -> None:
+        """Back to waiting for a run slot: the queue ahead of it changed before it started."""
+        self.waiting = True
+        if not self.held:
+            self.scheduled_ms = self.end_ms = FOREVER_MS
+
     def begin_at(self, now_ms: int) -> None:
         """Start a held task now; it runs until it is finished."""
-        self.held = False
+        self.held = self.waiting = False
         self.scheduled_ms = now_ms
 
     def finish_at(self, now_ms: int) -> None:
         """End the task now (starting it first if it never did)."""
-        self.held = False
+        self.held = self.waiting = False
         if self.scheduled_ms > now_ms:
             self.scheduled_ms = now_ms
         self.end_ms = min(self.end_ms, now_ms)

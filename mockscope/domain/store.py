@@ -1,12 +1,19 @@
-"""Every task of every account, with a bounded cost per task and nothing kept past expiry."""
+"""Every task of every account, with a bounded cost per task and nothing kept past expiry.
+
+Waiting tasks get their plans drawn lazily by their lane (`accounts.Lane`); the store keeps
+when each lane can next draw one (a heap of wake-ups) and draws what is due before anything
+that reads statuses in bulk (`settle`), while a read of one waiting task brings only its own
+lane up to date (`catch_up`).
+"""
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from mockscope.domain.accounts import Account, PerLane
+from mockscope.domain.accounts import Account, Lane, PerLane
+from mockscope.domain.lifecycle import FOREVER_MS
 from mockscope.domain.tasks import Task
 
 
@@ -19,6 +26,10 @@ class TaskStore:
         self._tasks: dict[str, Task] = {}
         self._accounts: dict[str, Account] = {}
         self._expiry = ExpiryQueue()
+        #: (when, order, account, lane): when a lane's next waiting task can be drawn. Plain
+        #: values, so the garbage collector does not track the entries.
+        self._wakes: list[tuple[int, int, str, str]] = []
+        self._wake_order = itertools.count()
 
     def account(self, name: str) -> Account:
         account = self._accounts.get(name)
@@ -33,10 +44,14 @@ class TaskStore:
         return iter(list(self._accounts.values()))
 
     def add(self, task: Task, now_ms: int, lane: str | None = "") -> None:
-        """Keep a task; `lane` is the run queue it was planned in (None: none)."""
-        self.account(task.account).admit(task, now_ms, lane)
+        """Keep a task; `lane` is the run queue it joins (None: none, its plan is drawn)."""
+        account = self.account(task.account)
+        account.admit(task, now_ms, lane)
         self._tasks[task.task_id] = task
-        self._expiry.push(self.expires_at(task), task.task_id)
+        if task.plan.finished_ms() < FOREVER_MS:
+            self._expiry.push(self.expires_at(task), task.task_id)
+        if lane is not None:
+            self._wake_later(account, account.lane(lane))
 
     def get(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
@@ -51,10 +66,86 @@ class TaskStore:
     def rescheduled(self, task: Task) -> None:
         """A task's plan moved; make sure it is looked at again when it may be forgotten, and
         that its account's index sees its status change."""
-        self._expiry.push(self.expires_at(task), task.task_id)
+        if task.plan.finished_ms() < FOREVER_MS:
+            self._expiry.push(self.expires_at(task), task.task_id)
         account = self._accounts.get(task.account)
         if account is not None:
             account.watch(task)
+
+    # -- drawing waiting tasks --------------------------------------------------------------------
+
+    def settle(self, now_ms: int) -> None:
+        """Draw every waiting task whose run slot is free by now, then forget what expired."""
+        self.draw_due(now_ms)
+        self.purge(now_ms)
+
+    def draw_due(self, now_ms: int) -> None:
+        """Draw every waiting task whose run slot is free by now: after this, every kept
+        task's plan says what it is at `now_ms`."""
+        wakes = self._wakes
+        while wakes and wakes[0][0] <= now_ms:
+            due, _, name, key = heapq.heappop(wakes)
+            account = self._accounts.get(name)
+            lane = account.lane_or_none(key) if account is not None else None
+            if account is None or lane is None or lane.wake_ms != due:
+                continue  # reset since, or superseded by an earlier wake-up
+            lane.wake_ms = None
+            self._drawn(account, lane.advance(now_ms))
+            self._wake_later(account, lane)
+
+    def catch_up(self, task: Task, now_ms: int) -> None:
+        """Bring a waiting task's lane up to `now_ms`, so that its plan says what it is now."""
+        account = self._accounts.get(task.account)
+        lane = account.lane_of(task) if account is not None else None
+        if account is not None and lane is not None:
+            self._drawn(account, lane.advance(now_ms))
+            self._wake_later(account, lane)
+
+    def draw_through(self, task: Task) -> None:
+        """Draw a waiting task's plan now (and those ahead of it), whatever the time: for a
+        reader that needs to know when it ends."""
+        account = self._accounts.get(task.account)
+        lane = account.lane_of(task) if account is not None else None
+        if account is not None and lane is not None:
+            self._drawn(account, lane.draw_through(task))
+            self._wake_later(account, lane)
+
+    def cancel(self, task: Task, now_ms: int) -> None:
+        """Cancel a task that has not started: the tasks behind it move up."""
+        task.plan.canceled_ms = now_ms
+        account = self._accounts.get(task.account)
+        lane = account.lane_of(task) if account is not None else None
+        if account is not None and lane is not None:
+            self._drawn(account, lane.cancel(task, now_ms))
+            self._wake_later(account, lane)
+        self.rescheduled(task)
+
+    def replan(self, name: str, now_ms: int, moved: Task | None = None) -> None:
+        """Redraw an account's tasks that have not started (concurrency changed, or `moved`
+        was started or ended by hand)."""
+        account = self._accounts.get(name)
+        if account is None:
+            return
+        self._drawn(account, account.replan(self.concurrency, now_ms, moved))
+        for lane in account.lanes:
+            self._wake_later(account, lane)
+
+    def _drawn(self, account: Account, tasks: Iterable[Task]) -> None:
+        expiry, retention = self._expiry, self.retention_ms
+        for task in tasks:
+            finished = task.plan.finished_ms()
+            if finished < FOREVER_MS:
+                expiry.push(finished + retention, task.task_id)
+            account.watch(task)
+
+    def _wake_later(self, account: Account, lane: Lane) -> None:
+        """Ask to be woken when the lane can draw its next waiting task."""
+        due = lane.next_draw_ms()
+        if due is not None and (lane.wake_ms is None or due < lane.wake_ms):
+            lane.wake_ms = due
+            heapq.heappush(self._wakes, (due, next(self._wake_order), account.name, lane.name))
+
+    # -- forgetting -------------------------------------------------------------------------------
 
     def purge(self, now_ms: int) -> int:
         """Forget every task that has expired by now; returns how many went."""
@@ -66,7 +157,8 @@ class TaskStore:
             due = self.expires_at(task)
             if due > now_ms:
                 # Its plan moved later since the entry was made.
-                self._expiry.push(due, task_id)
+                if due < FOREVER_MS:
+                    self._expiry.push(due, task_id)
                 continue
             self._forget(task)
             purged += 1
@@ -101,6 +193,7 @@ class TaskStore:
         self._tasks.clear()
         self._accounts.clear()
         self._expiry.clear()
+        self._wakes.clear()
 
     @property
     def expiry_entries(self) -> int:

@@ -271,8 +271,9 @@ class Task:
 class TaskRecord:
     """A stored task as the control plane and tests see it: whose, what, its plan and status.
 
-    Times are epoch ms; `end_ms` is None while the task runs until told otherwise, and
-    `expires_ms` (when it will be forgotten) is None while it has no end.
+    Times are epoch ms; `scheduled_ms` is None while the task waits for a run slot (or to be
+    told to start), `end_ms` while it has no end in sight, and `expires_ms` (when it will be
+    forgotten) while it has no end.
     """
 
     task_id: str
@@ -281,7 +282,7 @@ class TaskRecord:
     request: TaskRequest
     status: TaskStatus
     submit_ms: int
-    scheduled_ms: int
+    scheduled_ms: int | None
     end_ms: int | None
     canceled_ms: int | None
     expires_ms: int | None
@@ -303,7 +304,7 @@ class TaskRecord:
             request=replace(task.request),  # a copy: the stored request is not the reader's
             status=task.view(now_ms).status,
             submit_ms=plan.submit_ms,
-            scheduled_ms=plan.scheduled_ms,
+            scheduled_ms=None if plan.scheduled_ms >= FOREVER_MS else plan.scheduled_ms,
             end_ms=None if plan.end_ms >= FOREVER_MS else plan.end_ms,
             canceled_ms=plan.canceled_ms,
             expires_ms=None if endless else expires_ms,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mockscope import Backend, BackendConfig, Limits, ManualClock
 from mockscope.domain import errors, taskindex
-from mockscope.domain.accounts import Account, AccountSpec
+from mockscope.domain.accounts import AccountSpec
 from mockscope.domain.clock import DAY_MS
 from mockscope.domain.fenwick import Fenwick
 from mockscope.domain.identity import REGION, Caller, api_key_id
@@ -181,7 +181,7 @@ def _plans(backend: Backend) -> list[tuple[object, ...]]:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(operations)
-def test_cancel_redrawing_only_the_tasks_behind_equals_redrawing_the_whole_queue(
+def test_plans_drawn_when_looked_at_equal_plans_drawn_at_once(
     ops: list[tuple[object, ...]],
 ) -> None:
     fast, fast_clock = _backend()
@@ -223,7 +223,7 @@ MOVED_UP_AND_RUNNING = [("create", 0, "wanx-v1", 1, None, None)] * 3 + [
 @given(queue_ops, st.sampled_from([1, 2, 3, 5]))
 @example(LONG_TASK_AHEAD, 2)
 @example(MOVED_UP_AND_RUNNING, 1)
-def test_cancels_in_backed_up_lanes_of_any_concurrency_equal_redrawing_the_whole_queue(
+def test_cancels_in_backed_up_lanes_of_any_concurrency_equal_drawing_at_once(
     ops: list[tuple[object, ...]], concurrency: int
 ) -> None:
     """Creates outpace the runs (no clock between most of them), so cancels land in deep
@@ -318,18 +318,50 @@ def _replay_fast_and_naive(
     naive_clock: ManualClock,
     then: Callable[[Backend], None] = lambda _: None,
 ) -> None:
-    """Apply each operation to both backends, the naive one redrawing the whole queue on a
-    cancel, and require the same plans after each (and `then` of the fast one)."""
+    """Apply each operation to both backends, the naive one drawing every waiting task's plan
+    at once after each (as if plans were drawn at submission and redrawn on every change), and
+    require the same plans after each (and `then` of the fast one): a task the fast one has not
+    drawn yet must read PENDING in both. At the end the fast one draws everything too, and
+    every plan must be the same."""
     fast_ids: list[str] = []
     naive_ids: list[str] = []
-    full_replan: Callable[..., None] = lambda *_: None  # noqa: E731
-    with pytest.MonkeyPatch.context() as patch:
-        for op in ops:
-            if op[0] == "create" and op[4] == "timing; run=3":
-                op = (*op[:4], None, op[5])  # a declared queue is redrawn by the full replan
-            _apply(fast, fast_clock, op, fast_ids)
-            patch.setattr(Account, "replan_behind", full_replan)
-            _apply(naive, naive_clock, op, naive_ids)
-            patch.undo()
-            assert _plans(fast) == _plans(naive), ops
-            then(fast)
+    for op in ops:
+        _apply(fast, fast_clock, op, fast_ids)
+        _apply(naive, naive_clock, op, naive_ids)
+        _draw_everything(naive)
+        _assert_same_plans(_plans(fast), _plans(naive), ops)
+        then(fast)
+    _draw_everything(fast)
+    _assert_same_plans(_plans(fast), _plans(naive), ops, every_one_drawn=True)
+
+
+def _draw_everything(backend: Backend) -> None:
+    store = backend.api._store
+    for task in list(store):
+        if task.plan.waiting:
+            store.draw_through(task)
+
+
+def _assert_same_plans(
+    fast: list[tuple[Any, ...]],
+    naive: list[tuple[Any, ...]],
+    ops: object,
+    every_one_drawn: bool = False,
+) -> None:
+    """Records (id, status, submit, scheduled, end, canceled, expires) alike, but for a task
+    the fast one has not drawn: waiting, so PENDING in both; or canceled while it waited, so
+    it never had a start (the naive one drew one it never reached)."""
+    assert len(fast) == len(naive), ops
+    for lazy, eager in zip(fast, naive, strict=True):
+        if lazy[3] is None and eager[3] is not None:
+            assert lazy[:3] == eager[:3], (lazy, eager, ops)
+            assert lazy[5] == eager[5], (lazy, eager, ops)
+            if lazy[1] is TaskStatus.CANCELED:
+                assert eager[1] is TaskStatus.CANCELED, (lazy, eager, ops)
+                assert eager[3] >= eager[5], "canceled before its drawn start"
+                assert lazy[6] == eager[6], (lazy, eager, ops)
+            else:
+                assert not every_one_drawn, (lazy, eager, ops)
+                assert lazy[1] is eager[1] is TaskStatus.PENDING, (lazy, eager, ops)
+        else:
+            assert lazy == eager, (lazy, eager, ops)

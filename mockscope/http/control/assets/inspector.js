@@ -142,7 +142,8 @@
   function taskRow(task, now, low, span, shown) {
     const at = (ms) => `${(((ms - low) / span) * 100).toFixed(3)}%`;
     const stop = task.canceled_ms ?? task.end_ms;
-    const started = task.status !== "PENDING" && !(task.canceled_ms !== null && task.canceled_ms <= task.scheduled_ms);
+    // A task canceled while it waited for a run slot never had a start (scheduled_ms null).
+    const started = task.status !== "PENDING" && task.scheduled_ms !== null && !(task.canceled_ms !== null && task.canceled_ms <= task.scheduled_ms);
     const queueEnd = started ? task.scheduled_ms : (stop ?? now);
     const track = el("div", { class: "track", "aria-hidden": "true" });
     const queue = el("span", { class: "queue" });
