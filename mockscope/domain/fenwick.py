@@ -51,16 +51,6 @@ class Fenwick:
             tree[i] += delta
             i += i & -i
 
-    def add_with(self, other: Fenwick, position: int, delta: int) -> None:
-        """`add` on this tree and on `other` (of the same size) in one walk: a task is
-        appended to two at once (live, and its status), on every create."""
-        tree, also, n = self._tree, other._tree, self._size
-        i = position + 1
-        while i <= n:
-            tree[i] += delta
-            also[i] += delta
-            i += i & -i
-
     def prefix(self, end: int) -> int:
         """How many flags are set at positions [0, end)."""
         tree, total = self._tree, 0

@@ -74,12 +74,20 @@ def state_at(task: Task, now_ms: int) -> int:
 
 class Ring:
     """Slots in order at absolute indices [head, tail), stored modulo a power-of-two capacity,
-    each with a key (ascending), a state and a Fenwick tree per flag."""
+    each with a key (ascending), a state and a Fenwick tree per flag.
 
-    __slots__ = ("fenwicks", "head", "items", "keys", "mask", "states", "tail")
+    The trees take in appended slots only when next read (`_catch_up`): a create pays for no
+    tree walk, and a listing after many creates takes them in at once, rebuilding the trees
+    in C-speed slices when that is cheaper than one walk per slot.
+    """
+
+    __slots__ = ("built", "fenwicks", "head", "items", "keys", "mask", "states", "tail")
 
     def __init__(self, capacity: int = 16) -> None:
         self.head = self.tail = 0
+        #: The trees count every slot below this absolute index; the slots from it to the
+        #: tail are counted in `states` only.
+        self.built = 0
         self.mask = capacity - 1
         self.keys = array("q", bytes(8 * capacity))
         self.states = bytearray([DEAD]) * capacity
@@ -96,12 +104,6 @@ class Ring:
         at = self.tail
         i = at & self.mask
         self.keys[i], self.states[i], self.items[i] = key, state, item
-        flags = _FLAGS_OF[state]
-        if len(flags) == 2:  # live, and its status: every state but DEAD
-            self.fenwicks[flags[0]].add_with(self.fenwicks[flags[1]], i, 1)
-        else:
-            for flag in flags:
-                self.fenwicks[flag].add(i, 1)
         self.tail = at + 1
         return at
 
@@ -118,13 +120,14 @@ class Ring:
         i = at & self.mask
         old = self.states[i]
         self.states[i] = state
-        was, now = _FLAGS_OF[old], _FLAGS_OF[state]
-        for flag in was:
-            if flag not in now:
-                self.fenwicks[flag].add(i, -1)
-        for flag in now:
-            if flag not in was:
-                self.fenwicks[flag].add(i, 1)
+        if at < self.built:  # else the trees take in its state when they catch up
+            was, now = _FLAGS_OF[old], _FLAGS_OF[state]
+            for flag in was:
+                if flag not in now:
+                    self.fenwicks[flag].add(i, -1)
+            for flag in now:
+                if flag not in was:
+                    self.fenwicks[flag].add(i, 1)
         if state == DEAD:
             self.items[i] = None
 
@@ -167,12 +170,16 @@ class Ring:
 
     def count(self, flag: int, lo: int, hi: int) -> int:
         """How many slots at absolute [lo, hi) carry `flag`: O(log n)."""
+        if self.built < self.tail:
+            self._catch_up()
         fenwick = self.fenwicks[flag]
         return sum(fenwick.count(a, b) for a, b, _ in self._segments(lo, hi))
 
     def newest(self, flag: int, lo: int, hi: int, skip: int, size: int) -> list[int]:
         """Absolute indices of up to `size` slots with `flag` in [lo, hi), newest first, after
         the `skip` newest: one Fenwick descent each, O((1 + size) log n)."""
+        if self.built < self.tail:
+            self._catch_up()
         fenwick = self.fenwicks[flag]
         found: list[int] = []
         for a, b, first in reversed(self._segments(lo, hi)):
@@ -187,6 +194,20 @@ class Ring:
                 found.append(first + fenwick.select(rank) - a)
             skip = 0
         return found
+
+    def _catch_up(self) -> None:
+        """Take the slots appended since the trees were last read into them: one walk per
+        slot and flag, or a rebuild of every tree when the new slots are many."""
+        lo, hi, mask = max(self.built, self.head), self.tail, self.mask
+        if (hi - lo) << 5 > mask:  # a walk per slot costs ~log n steps, a rebuild ~n / 32
+            self.fenwicks = [Fenwick(self.states.translate(table)) for table in _TABLES]
+        else:
+            states, fenwicks = self.states, self.fenwicks
+            for at in range(lo, hi):
+                i = at & mask
+                for flag in _FLAGS_OF[states[i]]:
+                    fenwicks[flag].add(i, 1)
+        self.built = hi
 
     def _grow(self) -> None:
         """Double the capacity; absolute indices stay what they were. O(n), only while growing."""
@@ -208,6 +229,7 @@ class Ring:
             at = end
         self.keys, self.states, self.items, self.mask = keys, states, items, mask
         self.fenwicks = [Fenwick(states.translate(table)) for table in _TABLES]
+        self.built = self.tail
 
 
 class TaskIndex:

@@ -365,3 +365,40 @@ def _assert_same_plans(
                 assert lazy[1] is eager[1] is TaskStatus.PENDING, (lazy, eager, ops)
         else:
             assert lazy == eager, (lazy, eager, ops)
+
+
+ring_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("append"), st.integers(0, 4)),  # any live state
+        st.tuples(st.just("set"), st.integers(0, 10**6), st.integers(0, 5)),
+        st.tuples(st.just("read"), st.integers(0, 10**6), st.integers(0, 10**6)),
+    ),
+    max_size=400,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ring_ops, st.sampled_from([4, 64, 1024]))
+def test_a_ring_read_after_any_appends_and_changes_counts_like_its_states(
+    ops: list[tuple[int | str, ...]], capacity: int
+) -> None:
+    """The trees take in appended slots only when read: by one walk per slot after a few
+    appends, by a rebuild after many (capacity 1024 takes the walks, 4 the rebuilds)."""
+    ring = Ring(capacity=capacity)
+    states: dict[int, int] = {}
+    for op in ops:
+        if op[0] == "append":
+            states[ring.append(len(states), int(op[1]))] = int(op[1])
+        elif op[0] == "set" and len(ring):
+            at = ring.head + int(op[1]) % (ring.tail - ring.head)
+            if states.get(at, taskindex.DEAD) != taskindex.DEAD:
+                ring.set(at, int(op[2]))
+                states[at] = int(op[2])
+                ring.drop_dead_front()
+        elif op[0] == "read":
+            lo = ring.head + int(op[1]) % (ring.tail - ring.head + 1)
+            hi = lo + int(op[2]) % (ring.tail - lo + 1)
+            for flag, members in enumerate(taskindex._FLAG_STATES):
+                inside = [at for at in range(lo, hi) if states.get(at) in members]
+                assert ring.count(flag, lo, hi) == len(inside)
+                assert ring.newest(flag, lo, hi, 0, 3) == inside[::-1][:3]
