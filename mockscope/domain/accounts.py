@@ -176,17 +176,19 @@ class Account:
         model = task.request.model
         return self._lanes.get(self._aliases.get(model, model))
 
-    def admit(self, task: Task, now_ms: int, lane: str | None = "") -> None:
-        """Take a task just submitted into its lane (drawn there, or waiting) and the index; a
-        task planned on its own, outside every queue (a synchronous call with no task id), has
-        `lane` None."""
+    def admit(self, task: Task, now_ms: int, lane: str | None = "") -> Lane | None:
+        """Take a task just submitted into its lane (drawn there, or waiting) and the index, and
+        return the lane; a task planned on its own, outside every queue (a synchronous call
+        with no task id), has `lane` None."""
         if lane is None:
             self.hidden[task.task_id] = task
-            return
+            return None
         if lane != task.request.model:
             self._aliases[task.request.model] = lane
-        self.lane(lane).submit(task, now_ms)
+        queue = self._lanes.get(lane) or self.lane(lane)
+        queue.submit(task, now_ms)
         self.index.add(task, now_ms)
+        return queue
 
     def replan(self, concurrency: PerLane, now_ms: int, moved: Task | None = None) -> list[Task]:
         """Redraw every lane's tasks that have not started; `concurrency` may vary by lane.

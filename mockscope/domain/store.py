@@ -45,13 +45,14 @@ class TaskStore:
 
     def add(self, task: Task, now_ms: int, lane: str | None = "") -> None:
         """Keep a task; `lane` is the run queue it joins (None: none, its plan is drawn)."""
-        account = self.account(task.account)
-        account.admit(task, now_ms, lane)
+        account = self._accounts.get(task.account) or self.account(task.account)
+        queue = account.admit(task, now_ms, lane)
         self._tasks[task.task_id] = task
-        if task.plan.finished_ms() < FOREVER_MS:
-            self._expiry.push(self.expires_at(task), task.task_id)
-        if lane is not None:
-            self._wake_later(account, account.lane(lane))
+        plan = task.plan
+        if not plan.waiting and plan.finished_ms() < FOREVER_MS:
+            self._expiry.push(plan.finished_ms() + self.retention_ms, task.task_id)
+        if queue is not None and queue.wake_ms != queue.next_draw_ms():
+            self._wake_later(account, queue)
 
     def get(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
@@ -76,8 +77,12 @@ class TaskStore:
 
     def settle(self, now_ms: int) -> None:
         """Draw every waiting task whose run slot is free by now, then forget what expired."""
-        self.draw_due(now_ms)
-        self.purge(now_ms)
+        # Looked at inline first: this runs on every create, and mostly finds nothing due.
+        wakes = self._wakes
+        if wakes and wakes[0][0] <= now_ms:
+            self.draw_due(now_ms)
+        if self._expiry.due(now_ms):
+            self.purge(now_ms)
 
     def draw_due(self, now_ms: int) -> None:
         """Draw every waiting task whose run slot is free by now: after this, every kept
@@ -219,6 +224,11 @@ class ExpiryQueue:
 
     def push(self, due_ms: int, task_id: str) -> None:
         heapq.heappush(self._heap, (due_ms, next(self._order), task_id))
+
+    def due(self, now_ms: int) -> bool:
+        """Whether an entry is due by now."""
+        heap = self._heap
+        return bool(heap) and heap[0][0] <= now_ms
 
     def pop_due(self, now_ms: int) -> Iterator[str]:
         """Every task id whose entry is due by now; the caller rechecks it (plans can move)."""

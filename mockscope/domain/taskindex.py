@@ -280,9 +280,12 @@ class TaskIndex:
     # -- changes --------------------------------------------------------------------------------
 
     def add(self, task: Task, now_ms: int) -> None:
-        """Append a task just submitted (submission times never decrease)."""
-        self.sync(now_ms)
-        self._append(task, state_at(task, now_ms))
+        """Append a task just submitted (submission times never decrease). The other tasks'
+        states need not be current for that: whoever reads them syncs first."""
+        if now_ms < self._synced_ms:
+            self.sync(now_ms)  # the clock went back (a restart): derive afresh first
+        # A task waiting for a run slot (the usual create behind a busy lane) is PENDING.
+        self._append(task, PENDING if task.plan.waiting else state_at(task, now_ms))
 
     def watch(self, task: Task) -> None:
         """A task's plan moved: look at it again when it may start or finish."""
@@ -423,7 +426,11 @@ class TaskIndex:
     def _append(self, task: Task, state: int) -> None:
         at = self.main.append(task.plan.submit_ms, state, task)
         self._position[task.task_id] = at
-        if self._differs(task.request.model, self._key_id(task.api_key)):
+        model, key_id = task.request.model, self._key_ids.get(task.api_key)
+        only = self._only
+        if (model != only[0] or key_id is None or key_id != only[1]) and self._differs(
+            model, self._key_id(task.api_key)
+        ):
             self._split_slices()  # this task included
         elif self.slices:
             slices = self.slices
@@ -434,7 +441,7 @@ class TaskIndex:
                 ring.append(at, state)
         if state == STARTED:
             self.started[at] = task
-        if state in (PENDING, STARTED):
+        if state <= STARTED and not task.plan.waiting:  # a waiting task has no times yet
             self._push(task)
 
     def _differs(self, model: str, key_id: str) -> bool:
