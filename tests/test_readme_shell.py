@@ -31,6 +31,16 @@ TYPING = (
     "-H 'Content-Type: application/json' -d '{\"seconds\": 1}'"
 )
 
+SCHEMATHESIS_CONFIG = """\
+seed = 20240301
+
+[phases.coverage]
+enabled = false
+
+[phases.stateful]
+enabled = false
+"""
+
 
 @pytest.fixture
 def served() -> Iterator[MockServer]:
@@ -125,6 +135,12 @@ def test_the_schemathesis_command_passes_against_the_fake(
 ) -> None:
     assert shutil.which("schemathesis", path=ENV["PATH"])
     (command,) = blocks("schemathesis")
+    # The command as shown, with a configuration file beside it (schemathesis reads one from the
+    # working directory): a fixed seed, and the examples and fuzzing phases only. The coverage
+    # and stateful phases over the same operations and checks run in this process, in
+    # contract_tests/test_schemathesis.py (its coverage cases, its OpenAPI links); here they
+    # were half the suite's longest subprocess.
+    (tmp_path / "schemathesis.toml").write_text(SCHEMATHESIS_CONFIG, encoding="utf-8")
     _run(command, served.url, tmp_path, ENV, json_output=False)
     assert len(served.journal.entries()) > 50
 

@@ -19,22 +19,37 @@ from tests.contract_suite.inprocess import run_suite
 SCHEMATHESIS = "contract_tests/test_schemathesis.py"
 #: Names the factory of the fake target (contract_tests/conftest.py reads it).
 FAKE_FACTORY_ENV = "MOCKSCOPE_CONTRACT_FAKE"
+#: Limits the operations schemathesis builds tests for (contract_tests/support.py reads it).
+OPERATIONS_ENV = "MOCKSCOPE_CONTRACT_OPERATIONS"
 
-# (broken fake, what to run, what the failure must say)
+
+def _schemathesis(selection: str, paths: str) -> tuple[list[str], dict[str, str]]:
+    """The schemathesis tests `-k selection` picks; only operations whose path matches `paths`
+    (a superset of those) are built, and so only their coverage cases."""
+    return [SCHEMATHESIS, "-k", selection], {OPERATIONS_ENV: paths}
+
+
+# (broken fake, (what to run, environment), what the failure must say)
 CASES = {
-    "wrong_status": ([SCHEMATHESIS, "-k", "GET and task_id"], "Response violates schema"),
-    "dropped_field": ([SCHEMATHESIS, "-k", "GET and task_id"], "Response violates schema"),
-    "server_error": ([SCHEMATHESIS, "-k", "tasks and not task_id"], "Server error"),
-    "accepts_invalid": ([SCHEMATHESIS, "-k", "synthesis"], "Schema-violating request accepted"),
-    "wrong_content_type": ([SCHEMATHESIS, "-k", "uploads"], "Undocumented Content-Type"),
-    "wrong_error_status": (["contract_tests/test_errors_and_limits.py"], "assert 422 == 400"),
-    "miscounted_usage": (["contract_tests/test_lifecycle.py"], "usage.image_count"),
+    "wrong_status": (_schemathesis("GET and task_id", "task_id"), "Response violates schema"),
+    "dropped_field": (_schemathesis("GET and task_id", "task_id"), "Response violates schema"),
+    "server_error": (_schemathesis("tasks and not task_id", "tasks"), "Server error"),
+    "accepts_invalid": (
+        _schemathesis("synthesis", "synthesis"),
+        "Schema-violating request accepted",
+    ),
+    "wrong_content_type": (_schemathesis("uploads", "uploads"), "Undocumented Content-Type"),
+    "wrong_error_status": (
+        (["contract_tests/test_errors_and_limits.py"], {}),
+        "assert 422 == 400",
+    ),
+    "miscounted_usage": ((["contract_tests/test_lifecycle.py"], {}), "usage.image_count"),
 }
 
 
 @pytest.mark.parametrize("fake", list(CASES))
 def test_the_suite_fails_against_a_broken_fake(fake: str, tmp_path: Path) -> None:
-    arguments, message = CASES[fake]
+    (arguments, environment), message = CASES[fake]
     # Fail fast: stop at the first failure, and neither shrink nor keep the failing examples
     # (the profile has no example database, so the real runs of the suite never replay them).
     run = run_suite(
@@ -42,7 +57,7 @@ def test_the_suite_fails_against_a_broken_fake(fake: str, tmp_path: Path) -> Non
         "--hypothesis-profile=contract-fail-fast",
         *arguments,
         basetemp=tmp_path / "run",
-        environment={FAKE_FACTORY_ENV: f"tests.contract_suite.broken:{fake}"},
+        environment={FAKE_FACTORY_ENV: f"tests.contract_suite.broken:{fake}", **environment},
     )
     assert run.returncode == 1, run.output[-3000:]
     assert "failed" in run.output
