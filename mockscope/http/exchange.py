@@ -21,6 +21,7 @@ from mockscope.domain import errors
 from mockscope.domain.identity import Caller
 from mockscope.domain.journal import NO_ANSWER
 from mockscope.domain.operations import Operation
+from mockscope.domain.tasks import TaskRequest
 from mockscope.http.envelopes import (
     Dropped,
     dashscope_error_response,
@@ -46,7 +47,8 @@ class Note:
     caller: Caller | None = None
     task_id: str | None = None
     task_status: str | None = None
-    work: str | None = None
+    #: What a create asked for: the journal digests it only when its entries are read.
+    work: TaskRequest | None = None
     outcome: str = ""
     own_rule: Rule | None = None
     model: str | None = None
@@ -136,15 +138,24 @@ def _gateway_headers(content_type: str, arrived_ms: int, started_ms: int) -> CIM
     RawHttpData `*.response.header.txt`): `req-arrive-time` and `resp-start-time` in epoch
     milliseconds (the fake's clock), `req-cost-time` the milliseconds between them, and the
     route's own Content-Type (`application/json` on submit and uploads, `application/json;
-    charset=UTF-8` on the task routes)."""
+    charset=UTF-8` on the task routes).
+
+    Answers made in the same millisecond on the same route carry the same headers, so the last
+    set made is handed out again; it is never changed (a response copies what it is given)."""
+    global _last_headers
+    last = _last_headers  # read once: servers in other threads may replace it meanwhile
+    if last[0] == arrived_ms and last[1] == started_ms and last[2] is content_type:
+        return last[3]
     started = _stamp(started_ms)
     if started_ms == arrived_ms:
         cost, arrived = _ZERO, started
     else:
         cost, arrived = f"{started_ms - arrived_ms}", _stamp(arrived_ms)
-    return CIMultiDict(
+    headers = CIMultiDict(
         ((_CONTENT_TYPE, content_type), (_COST, cost), (_ARRIVE, arrived), (_START, started))
     )
+    _last_headers = (arrived_ms, started_ms, content_type, headers)
+    return headers
 
 
 def _stamp(epoch_ms: int) -> str:
@@ -158,6 +169,7 @@ def _stamp(epoch_ms: int) -> str:
 
 
 _last_stamp = (-1, "-1")
+_last_headers: tuple[int, int, str, CIMultiDict[str]] = (-1, -1, "", CIMultiDict())
 _ZERO = "0"
 # Header names made once: the hot path then skips turning them into case-insensitive keys.
 _CONTENT_TYPE = istr("Content-Type")

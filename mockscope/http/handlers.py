@@ -13,11 +13,7 @@ from mockscope.http.exchange import ApiHandler, Note
 from mockscope.http.inbound import text
 from mockscope.http.keys import PUBLIC_URL
 from mockscope.http.parse import parse_create_request, parse_list_query, read_body
-from mockscope.http.serialize import (
-    cancel_body,
-    create_body,
-    list_body,
-)
+from mockscope.http.serialize import cancel_body, create_answer, list_body
 
 # Header names made once: a lookup by a ready case-insensitive key skips folding the name.
 _AUTHORIZATION = istr("Authorization")
@@ -74,17 +70,18 @@ def creates_on(endpoint: str) -> ApiHandler:
                 endpoint=endpoint,
                 synchronous=synchronous,
             )
-            noted.task_id, noted.work = task.task_id, task_request.digest()
+            noted.task_id, noted.work = task.task_id, task_request
             if task.declared:
                 described = task.declared
                 noted.outcome = f"{noted.outcome}, {described}" if noted.outcome else described
             return task.task_id, request_id
 
-        if not synchronous:
-            return await faults.around(
-                request, outcome, lambda: noted.answer(orjson.dumps(create_body(*create())))
-            )
-        return await held.answer_when_finished(request, noted, outcome, create)
+        if synchronous:
+            return await held.answer_when_finished(request, noted, outcome, create)
+        if outcome is None:
+            # The usual create: no closure over faults.around for an outcome it does not have.
+            return noted.answer(create_answer(*create()))
+        return await faults.around(request, outcome, lambda: noted.answer(create_answer(*create())))
 
     create_task.__name__ = f"create_task_{endpoint.rsplit('/', 2)[-2].replace('-', '_')}"
     return create_task

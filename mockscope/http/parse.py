@@ -73,7 +73,7 @@ def parse_create_request(
         raise errors.Refused(answer.code, answer.message)
     spec = route.spec
     schema = model_rules.rules(spec)
-    if not schema.is_valid(body):
+    if not schema.fast.is_valid(body):
         raise _error_for(spec, body, schema.errors(body))
     if spec.messages is not None:
         broken = model_rules.message_problem(spec, body["input"]["messages"])
