@@ -12,7 +12,12 @@ from mockscope.http import faults, held
 from mockscope.http.exchange import ApiHandler, Note
 from mockscope.http.inbound import text
 from mockscope.http.keys import PUBLIC_URL
-from mockscope.http.parse import parse_create_request, parse_list_query, read_body
+from mockscope.http.parse import (
+    buffered_json_body,
+    parse_create_request,
+    parse_list_query,
+    read_body,
+)
 from mockscope.http.serialize import cancel_body, create_answer, list_body
 
 # Header names made once: a lookup by a ready case-insensitive key skips folding the name.
@@ -20,15 +25,22 @@ _AUTHORIZATION = istr("Authorization")
 _WORKSPACE = istr("X-DashScope-WorkSpace")
 _ASYNC = istr("X-DashScope-Async")
 _RESOLVE_OSS = istr("X-DashScope-OssResourceResolve")
+#: Without this header and without request-outcome rules a call has no request outcome:
+#: checked here, it costs no call into `faults` (the hot routes).
+_SCENARIO = istr(faults.SCENARIO_HEADER)
 
 
 def caller_of(request: web.Request, noted: Note) -> Caller:
     """The authenticated caller of an API request (noted for the journal)."""
     headers = request.headers
-    # Keys are data: bytes that are not UTF-8 become `\xNN` text (see inbound.text).
-    caller = noted.backend.api.authenticate(
-        text(headers.get(_AUTHORIZATION)), text(headers.get(_WORKSPACE))
-    )
+    # Keys are data: bytes that are not UTF-8 become `\xNN` text (see inbound.text); ASCII,
+    # as keys are, is taken as it is without a call per header.
+    authorization, workspace = headers.get(_AUTHORIZATION), headers.get(_WORKSPACE)
+    if authorization is not None and not authorization.isascii():
+        authorization = text(authorization)
+    if workspace is not None:
+        workspace = text(workspace)
+    caller = noted.backend.api.authenticate(authorization, workspace)
     noted.caller = caller
     return caller
 
@@ -47,14 +59,17 @@ def creates_on(endpoint: str) -> ApiHandler:
         caller = caller_of(request, noted)
         headers = request.headers
         async_header = headers.get(_ASYNC, "").strip().lower() == "enable"
-        submission = parse_create_request(
-            await read_body(request), api.models, endpoint, async_header
-        )
+        raw = buffered_json_body(request)
+        if raw is None:
+            raw = await read_body(request)
+        submission = parse_create_request(raw, api.models, endpoint, async_header)
         task_request = submission.request
         noted.model, noted.endpoint = task_request.model, endpoint
-        outcome = faults.request_outcome(
-            request, noted, Operation.CREATE, task_request.prompt, task_request.model
-        )
+        outcome = None
+        if _SCENARIO in headers or noted.backend.scenario.request_rules:
+            outcome = faults.request_outcome(
+                request, noted, Operation.CREATE, task_request.prompt, task_request.model
+            )
         resolve_oss = headers.get(_RESOLVE_OSS, "").lower() == "enable"
         synchronous = submission.mode == "sync"
 
@@ -91,7 +106,9 @@ async def get_task(request: web.Request, noted: Note) -> web.Response:
     api = noted.backend.api
     caller = caller_of(request, noted)
     task_id = noted.task_id = request.match_info["task_id"]
-    outcome = faults.request_outcome(request, noted, Operation.GET)
+    outcome = None
+    if _SCENARIO in request.headers or noted.backend.scenario.request_rules:
+        outcome = faults.request_outcome(request, noted, Operation.GET)
     # The most frequent call of all: written out rather than through faults.around.
     if outcome is not None:
         await faults.before(request, outcome)

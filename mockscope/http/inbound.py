@@ -55,6 +55,23 @@ def content_encoding(request: web.Request) -> str:
     return (text(request.headers.get(_CONTENT_ENCODING)) or "").strip().lower()
 
 
+def buffered_body(request: web.Request, limit: int) -> bytes | None:
+    """The body if it is here whole already and needs no decoding (a small JSON body mostly
+    is by the time the handler runs), else None: then `read_bounded` reads it."""
+    if _CONTENT_ENCODING in request.headers:
+        return None
+    declared = request.content_length
+    if declared is None or declared > limit:
+        return None
+    content = request.content
+    if not content.is_eof() or content.exception() is not None:
+        return None
+    body = content.read_nowait(declared) if declared else b""
+    if len(body) != declared:
+        raise errors.InvalidParameter("The request body ended before its Content-Length.")
+    return body
+
+
 async def read_bounded(request: web.Request, limit: int) -> bytes:
     """The decoded body, refused with 413 once more than `limit` bytes come out of it (or go
     into it), and with 400 when it cannot be read or decoded; at most `limit` bytes and one

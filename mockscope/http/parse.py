@@ -20,7 +20,7 @@ from mockscope.domain.listing import ListQuery
 from mockscope.domain.models import Mode, ModelCatalogue, ModelSpec
 from mockscope.domain.tasks import TaskRequest
 from mockscope.http import model_rules
-from mockscope.http.inbound import read_bounded
+from mockscope.http.inbound import buffered_body, read_bounded
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -36,6 +36,11 @@ async def read_body(request: web.Request) -> bytes:
     """The body of a JSON request, decoded, refused with 413 past MAX_JSON_BYTES (counted as
     it streams in and is decoded, see inbound.read_bounded)."""
     return await read_bounded(request, MAX_JSON_BYTES)
+
+
+def buffered_json_body(request: web.Request) -> bytes | None:
+    """`read_body`'s answer when the body is here whole already; None: await `read_body`."""
+    return buffered_body(request, MAX_JSON_BYTES)
 
 
 def decode_json(raw: bytes) -> object:
@@ -59,7 +64,10 @@ def parse_create_request(
 ) -> Submission:
     """A validated create request for `endpoint` (below /api/v1), or the error the service
     would answer with: body shape, then model and route, then input, then parameters."""
-    body = decode_json(raw)
+    try:
+        body = orjson.loads(raw)  # as decode_json, without a call on every create
+    except orjson.JSONDecodeError:
+        raise errors.IllegalInput() from None
     if not isinstance(body, dict):
         raise errors.IllegalInput()
     model = body.get("model")
@@ -87,6 +95,11 @@ def parse_create_request(
     return Submission(_task_request(spec, body, prompt), spec, route.mode)
 
 
+#: Size and style strings kept for stored tasks to share (bounded: cleared when full).
+_SHARED: dict[str, str] = {}
+_SHARED_KEPT = 1024
+
+
 def _task_request(spec: ModelSpec, body: dict[str, Any], prompt: str) -> TaskRequest:
     """The request in domain terms, the model's defaults filled in and its limits applied."""
     inputs: dict[str, Any] = body["input"]
@@ -102,14 +115,20 @@ def _task_request(spec: ModelSpec, body: dict[str, Any], prompt: str) -> TaskReq
         ref_img = inputs.get("ref_img", inputs.get("ref_image"))
     # Positional: keyword arguments to a 13-field constructor cost more than the rest of this
     # function, and it runs on every create. The order is TaskRequest's.
+    size = parameters.get("size", spec.size.default)
+    style = parameters.get("style", defaults["style"]) if "style" in known else "<auto>"
+    if len(_SHARED) >= _SHARED_KEPT:
+        _SHARED.clear()
     return TaskRequest(
         spec.id,
         # Over-long prompts are truncated by the service, never refused.
         prompt[: spec.prompt_max],
         None if negative is None else negative[: spec.negative_prompt_max],
         ref_img,
-        parameters.get("style", defaults["style"]) if "style" in known else "<auto>",
-        parameters.get("size", spec.size.default),
+        # Every stored task keeps its size and style: one string each for all tasks that
+        # ask for the same (a client sends a few sizes over and over), not one per task.
+        _SHARED.setdefault(style, style) if style.__class__ is str else style,
+        _SHARED.setdefault(size, size) if size.__class__ is str else size,
         # JSON Schema counts 2.0 as an integer; the domain wants a real int.
         int(parameters.get("n", spec.n_default)),
         None if seed is None else int(seed),
