@@ -69,9 +69,10 @@ class Note:
             # waiting before it, not time the answer took.
             self.arrived_ms = started
         self.stamped = True
-        return web.Response(
-            body=body, headers=_gateway_headers(content_type, self.arrived_ms, started)
-        )
+        arrived, last = self.arrived_ms, _last_headers
+        if last[0] == arrived and last[1] == started and last[2] is content_type:
+            return web.Response(body=body, headers=last[3])  # as _gateway_headers has it
+        return web.Response(body=body, headers=_gateway_headers(content_type, arrived, started))
 
 
 class DroppedResponse(web.Response):
@@ -97,7 +98,7 @@ def api_route(
     With a `content_type` (the DashScope routes; not object storage's), every JSON answer is
     sent with that Content-Type and the gateway's timing headers, as the service sends them.
     """
-    clock = backend.clock
+    clock, journal = backend.clock, backend.journal
 
     @functools.wraps(handler)
     async def answer(request: web.Request) -> web.StreamResponse:
@@ -115,8 +116,38 @@ def api_route(
                     _as_the_gateway_sends_it(response, noted)
             return response
         finally:
-            # Journaled even when the answer never goes out (dropped, or the client gave up).
-            _journal(operation, noted, status, response, request)
+            # Journaled even when the answer never goes out (dropped, or the client gave up);
+            # written out here rather than in a function of its own: every request does it.
+            now = clock.now_ms()
+            caller = noted.caller
+            retry_after = None
+            if status == 429 and response is not None and "Retry-After" in response.headers:
+                retry_after = int(response.headers["Retry-After"])
+            # The raw path is ASCII (percent-encoded); its query is dropped: no signature, no
+            # secret.
+            path = request.raw_path
+            if "?" in path:
+                path = path.partition("?")[0]
+            # A reset while the answer was on its way (a download rendering its image) moves
+            # the clock back: that time is not the answer's.
+            latency = now - noted.arrived_ms
+            journal.record(
+                now,
+                operation,
+                caller.account if caller else None,
+                caller.api_key if caller else None,
+                noted.task_id,
+                status,
+                noted.outcome,
+                noted.task_status,
+                retry_after,
+                noted.work,
+                noted.model,
+                noted.endpoint,
+                request.method,
+                path,
+                latency if latency > 0 else 0,
+            )
 
     return answer
 
@@ -209,41 +240,3 @@ def _failure(request: web.Request, error: Exception) -> web.StreamResponse:
     if isinstance(error, web.HTTPException):
         raise error
     return unexpected_error_response(request, error)
-
-
-def _journal(
-    operation: Operation,
-    noted: Note,
-    status: int,
-    response: web.StreamResponse | None,
-    request: web.Request,
-) -> None:
-    backend = noted.backend
-    now = backend.clock.now_ms()
-    caller = noted.caller
-    retry_after = None
-    if status == 429 and response is not None and "Retry-After" in response.headers:
-        retry_after = int(response.headers["Retry-After"])
-    # The raw path is ASCII (percent-encoded); its query is dropped: no signature, no secret.
-    path = request.raw_path
-    if "?" in path:
-        path = path.partition("?")[0]
-    backend.journal.record(
-        now,
-        operation,
-        caller.account if caller else None,
-        caller.api_key if caller else None,
-        noted.task_id,
-        status,
-        noted.outcome,
-        noted.task_status,
-        retry_after,
-        noted.work,
-        noted.model,
-        noted.endpoint,
-        request.method,
-        path,
-        # A reset while the answer was on its way (a download rendering its image) moves the
-        # clock back: that time is not the answer's.
-        max(0, now - noted.arrived_ms),
-    )

@@ -10,10 +10,10 @@ from mockscope.domain.identity import Caller
 from mockscope.domain.operations import Operation
 from mockscope.http import faults, held
 from mockscope.http.exchange import ApiHandler, Note
-from mockscope.http.inbound import text
+from mockscope.http.inbound import buffered_body, text
 from mockscope.http.keys import PUBLIC_URL
 from mockscope.http.parse import (
-    buffered_json_body,
+    MAX_JSON_BYTES,
     parse_create_request,
     parse_list_query,
     read_body,
@@ -40,7 +40,7 @@ def caller_of(request: web.Request, noted: Note) -> Caller:
         authorization = text(authorization)
     if workspace is not None:
         workspace = text(workspace)
-    caller = noted.backend.api.authenticate(authorization, workspace)
+    caller = noted.backend.directory.authenticate(authorization, workspace)
     noted.caller = caller
     return caller
 
@@ -59,7 +59,7 @@ def creates_on(endpoint: str) -> ApiHandler:
         caller = caller_of(request, noted)
         headers = request.headers
         async_header = headers.get(_ASYNC, "").strip().lower() == "enable"
-        raw = buffered_json_body(request)
+        raw = buffered_body(request, MAX_JSON_BYTES)
         if raw is None:
             raw = await read_body(request)
         submission = parse_create_request(raw, api.models, endpoint, async_header)

@@ -20,7 +20,7 @@ from mockscope.domain.listing import ListQuery
 from mockscope.domain.models import Mode, ModelCatalogue, ModelSpec
 from mockscope.domain.tasks import TaskRequest
 from mockscope.http import model_rules
-from mockscope.http.inbound import buffered_body, read_bounded
+from mockscope.http.inbound import read_bounded
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -36,11 +36,6 @@ async def read_body(request: web.Request) -> bytes:
     """The body of a JSON request, decoded, refused with 413 past MAX_JSON_BYTES (counted as
     it streams in and is decoded, see inbound.read_bounded)."""
     return await read_bounded(request, MAX_JSON_BYTES)
-
-
-def buffered_json_body(request: web.Request) -> bytes | None:
-    """`read_body`'s answer when the body is here whole already; None: await `read_body`."""
-    return buffered_body(request, MAX_JSON_BYTES)
 
 
 def decode_json(raw: bytes) -> object:
@@ -92,7 +87,8 @@ def parse_create_request(
     prompt = body["input"]["prompt"] if spec.messages is None else model_rules.prompt_of(spec, body)
     if not prompt:
         raise errors.EmptyInput()
-    return Submission(_task_request(spec, body, prompt), spec, route.mode)
+    # tuple.__new__ directly: the named tuple's own __new__ is a Python function.
+    return tuple.__new__(Submission, (_task_request(spec, body, prompt), spec, route.mode))
 
 
 #: Size and style strings kept for stored tasks to share (bounded: cleared when full).
