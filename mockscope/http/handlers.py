@@ -8,6 +8,7 @@ from multidict import istr
 
 from mockscope.domain.identity import Caller
 from mockscope.domain.operations import Operation
+from mockscope.domain.tasks import TaskRequest
 from mockscope.http import faults, held
 from mockscope.http.exchange import ApiHandler, Note
 from mockscope.http.inbound import buffered_body, text
@@ -72,34 +73,52 @@ def creates_on(endpoint: str) -> ApiHandler:
             )
         resolve_oss = headers.get(_RESOLVE_OSS, "").lower() == "enable"
         synchronous = submission.mode == "sync"
+        if not synchronous and outcome is None:
+            # The usual create: made here, with no closure (and no cells for its variables).
+            made = _submit(
+                request, noted, caller, task_request, endpoint, resolve_oss, synchronous=False
+            )
+            return noted.answer(create_answer(*made))
 
         def create() -> tuple[str, str]:
-            request_id = api.new_request_id()
-            task = api.create_task(
-                caller,
-                task_request,
-                request_id,
-                resolve_oss=resolve_oss,
-                headers=headers,
-                own_rule=noted.own_rule,
-                endpoint=endpoint,
-                synchronous=synchronous,
-            )
-            noted.task_id, noted.work = task.task_id, task_request
-            if task.declared:
-                described = task.declared
-                noted.outcome = f"{noted.outcome}, {described}" if noted.outcome else described
-            return task.task_id, request_id
+            return _submit(request, noted, caller, task_request, endpoint, resolve_oss, synchronous)
 
         if synchronous:
             return await held.answer_when_finished(request, noted, outcome, create)
-        if outcome is None:
-            # The usual create: no closure over faults.around for an outcome it does not have.
-            return noted.answer(create_answer(*create()))
+        assert outcome is not None
         return await faults.around(request, outcome, lambda: noted.answer(create_answer(*create())))
 
     create_task.__name__ = f"create_task_{endpoint.rsplit('/', 2)[-2].replace('-', '_')}"
     return create_task
+
+
+def _submit(
+    request: web.Request,
+    noted: Note,
+    caller: Caller,
+    task_request: TaskRequest,
+    endpoint: str,
+    resolve_oss: bool,
+    synchronous: bool,
+) -> tuple[str, str]:
+    """Create the task (noted for the journal); its id and the answer's request id."""
+    api = noted.backend.api
+    request_id = api.new_request_id()
+    task = api.create_task(
+        caller,
+        task_request,
+        request_id,
+        resolve_oss=resolve_oss,
+        headers=request.headers,
+        own_rule=noted.own_rule,
+        endpoint=endpoint,
+        synchronous=synchronous,
+    )
+    noted.task_id, noted.work = task.task_id, task_request
+    if task.declared:
+        described = task.declared
+        noted.outcome = f"{noted.outcome}, {described}" if noted.outcome else described
+    return task.task_id, request_id
 
 
 async def get_task(request: web.Request, noted: Note) -> web.Response:
