@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from mockscope.domain.lifecycle import TERMINAL_STATUSES
 from mockscope.domain.operations import Operation
+from mockscope.domain.tasks import TaskRequest
 
 #: Status recorded for a request whose answer was never sent (dropped connection, lost answer).
 NO_ANSWER = 0
@@ -107,7 +108,7 @@ class Journal:
         outcome: str = "",
         task_status: str | None = None,
         retry_after_s: int | None = None,
-        work: str | None = None,
+        work: str | TaskRequest | None = None,
         model: str | None = None,
         endpoint: str | None = None,
         method: str = "",
@@ -342,6 +343,11 @@ def _messages(found: list[Finding]) -> list[str]:
 
 
 def _entry(raw: tuple[object, ...]) -> Entry:
+    work = raw[10]
+    if isinstance(work, TaskRequest):
+        # Digested here rather than on every create: the digest leaves out what a create
+        # changes afterwards (the rewritten prompt), so it reads the same now as then.
+        raw = (*raw[:10], work.digest(), *raw[11:])
     return Entry(*raw)  # type: ignore[arg-type]
 
 

@@ -21,6 +21,7 @@ from mockscope.domain import errors
 from mockscope.domain.identity import Caller
 from mockscope.domain.journal import NO_ANSWER
 from mockscope.domain.operations import Operation
+from mockscope.domain.tasks import TaskRequest
 from mockscope.http.envelopes import (
     Dropped,
     dashscope_error_response,
@@ -46,7 +47,8 @@ class Note:
     caller: Caller | None = None
     task_id: str | None = None
     task_status: str | None = None
-    work: str | None = None
+    #: What a create asked for: the journal digests it only when its entries are read.
+    work: TaskRequest | None = None
     outcome: str = ""
     own_rule: Rule | None = None
     model: str | None = None
@@ -67,9 +69,10 @@ class Note:
             # waiting before it, not time the answer took.
             self.arrived_ms = started
         self.stamped = True
-        return web.Response(
-            body=body, headers=_gateway_headers(content_type, self.arrived_ms, started)
-        )
+        arrived, last = self.arrived_ms, _last_headers
+        if last[0] == arrived and last[1] == started and last[2] is content_type:
+            return web.Response(body=body, headers=last[3])  # as _gateway_headers has it
+        return web.Response(body=body, headers=_gateway_headers(content_type, arrived, started))
 
 
 class DroppedResponse(web.Response):
@@ -95,7 +98,7 @@ def api_route(
     With a `content_type` (the DashScope routes; not object storage's), every JSON answer is
     sent with that Content-Type and the gateway's timing headers, as the service sends them.
     """
-    clock = backend.clock
+    clock, journal = backend.clock, backend.journal
 
     @functools.wraps(handler)
     async def answer(request: web.Request) -> web.StreamResponse:
@@ -113,8 +116,38 @@ def api_route(
                     _as_the_gateway_sends_it(response, noted)
             return response
         finally:
-            # Journaled even when the answer never goes out (dropped, or the client gave up).
-            _journal(operation, noted, status, response, request)
+            # Journaled even when the answer never goes out (dropped, or the client gave up);
+            # written out here rather than in a function of its own: every request does it.
+            now = clock.now_ms()
+            caller = noted.caller
+            retry_after = None
+            if status == 429 and response is not None and "Retry-After" in response.headers:
+                retry_after = int(response.headers["Retry-After"])
+            # The raw path is ASCII (percent-encoded); its query is dropped: no signature, no
+            # secret.
+            path = request.raw_path
+            if "?" in path:
+                path = path.partition("?")[0]
+            # A reset while the answer was on its way (a download rendering its image) moves
+            # the clock back: that time is not the answer's.
+            latency = now - noted.arrived_ms
+            journal.record(
+                now,
+                operation,
+                caller.account if caller else None,
+                caller.api_key if caller else None,
+                noted.task_id,
+                status,
+                noted.outcome,
+                noted.task_status,
+                retry_after,
+                noted.work,
+                noted.model,
+                noted.endpoint,
+                request.method,
+                path,
+                latency if latency > 0 else 0,
+            )
 
     return answer
 
@@ -136,15 +169,24 @@ def _gateway_headers(content_type: str, arrived_ms: int, started_ms: int) -> CIM
     RawHttpData `*.response.header.txt`): `req-arrive-time` and `resp-start-time` in epoch
     milliseconds (the fake's clock), `req-cost-time` the milliseconds between them, and the
     route's own Content-Type (`application/json` on submit and uploads, `application/json;
-    charset=UTF-8` on the task routes)."""
+    charset=UTF-8` on the task routes).
+
+    Answers made in the same millisecond on the same route carry the same headers, so the last
+    set made is handed out again; it is never changed (a response copies what it is given)."""
+    global _last_headers
+    last = _last_headers  # read once: servers in other threads may replace it meanwhile
+    if last[0] == arrived_ms and last[1] == started_ms and last[2] is content_type:
+        return last[3]
     started = _stamp(started_ms)
     if started_ms == arrived_ms:
         cost, arrived = _ZERO, started
     else:
         cost, arrived = f"{started_ms - arrived_ms}", _stamp(arrived_ms)
-    return CIMultiDict(
+    headers = CIMultiDict(
         ((_CONTENT_TYPE, content_type), (_COST, cost), (_ARRIVE, arrived), (_START, started))
     )
+    _last_headers = (arrived_ms, started_ms, content_type, headers)
+    return headers
 
 
 def _stamp(epoch_ms: int) -> str:
@@ -158,6 +200,7 @@ def _stamp(epoch_ms: int) -> str:
 
 
 _last_stamp = (-1, "-1")
+_last_headers: tuple[int, int, str, CIMultiDict[str]] = (-1, -1, "", CIMultiDict())
 _ZERO = "0"
 # Header names made once: the hot path then skips turning them into case-insensitive keys.
 _CONTENT_TYPE = istr("Content-Type")
@@ -197,41 +240,3 @@ def _failure(request: web.Request, error: Exception) -> web.StreamResponse:
     if isinstance(error, web.HTTPException):
         raise error
     return unexpected_error_response(request, error)
-
-
-def _journal(
-    operation: Operation,
-    noted: Note,
-    status: int,
-    response: web.StreamResponse | None,
-    request: web.Request,
-) -> None:
-    backend = noted.backend
-    now = backend.clock.now_ms()
-    caller = noted.caller
-    retry_after = None
-    if status == 429 and response is not None and "Retry-After" in response.headers:
-        retry_after = int(response.headers["Retry-After"])
-    # The raw path is ASCII (percent-encoded); its query is dropped: no signature, no secret.
-    path = request.raw_path
-    if "?" in path:
-        path = path.partition("?")[0]
-    backend.journal.record(
-        now,
-        operation,
-        caller.account if caller else None,
-        caller.api_key if caller else None,
-        noted.task_id,
-        status,
-        noted.outcome,
-        noted.task_status,
-        retry_after,
-        noted.work,
-        noted.model,
-        noted.endpoint,
-        request.method,
-        path,
-        # A reset while the answer was on its way (a download rendering its image) moves the
-        # clock back: that time is not the answer's.
-        max(0, now - noted.arrived_ms),
-    )

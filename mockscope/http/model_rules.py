@@ -88,7 +88,7 @@ def message_problem(spec: ModelSpec, messages: list[Mapping[str, Any]]) -> str |
         if message["role"] not in rule.roles:
             return "messages_role"
         content = message["content"]
-        texts = [item for item in content if isinstance(item, Mapping) and "text" in item]
+        texts = [item for item in content if isinstance(item, dict) and "text" in item]
         if len(texts) != rule.text_items or not all(isinstance(t["text"], str) for t in texts):
             return "messages_text_count"
         if rule.reject_other_items and len(texts) != len(content):
@@ -103,7 +103,7 @@ def prompt_of(spec: ModelSpec, body: Mapping[str, Any]) -> str:
         prompt: str = inputs["prompt"]
         return prompt
     for item in inputs["messages"][0]["content"]:
-        if isinstance(item, Mapping) and "text" in item:
+        if isinstance(item, dict) and "text" in item:
             text: str = item["text"]
             return text
     return ""

@@ -59,7 +59,10 @@ def parse_create_request(
 ) -> Submission:
     """A validated create request for `endpoint` (below /api/v1), or the error the service
     would answer with: body shape, then model and route, then input, then parameters."""
-    body = decode_json(raw)
+    try:
+        body = orjson.loads(raw)  # as decode_json, without a call on every create
+    except orjson.JSONDecodeError:
+        raise errors.IllegalInput() from None
     if not isinstance(body, dict):
         raise errors.IllegalInput()
     model = body.get("model")
@@ -73,7 +76,7 @@ def parse_create_request(
         raise errors.Refused(answer.code, answer.message)
     spec = route.spec
     schema = model_rules.rules(spec)
-    if not schema.is_valid(body):
+    if not schema.fast.is_valid(body):
         raise _error_for(spec, body, schema.errors(body))
     if spec.messages is not None:
         broken = model_rules.message_problem(spec, body["input"]["messages"])
@@ -84,7 +87,13 @@ def parse_create_request(
     prompt = body["input"]["prompt"] if spec.messages is None else model_rules.prompt_of(spec, body)
     if not prompt:
         raise errors.EmptyInput()
-    return Submission(_task_request(spec, body, prompt), spec, route.mode)
+    # tuple.__new__ directly: the named tuple's own __new__ is a Python function.
+    return tuple.__new__(Submission, (_task_request(spec, body, prompt), spec, route.mode))
+
+
+#: Size and style strings kept for stored tasks to share (bounded: cleared when full).
+_SHARED: dict[str, str] = {}
+_SHARED_KEPT = 1024
 
 
 def _task_request(spec: ModelSpec, body: dict[str, Any], prompt: str) -> TaskRequest:
@@ -102,14 +111,20 @@ def _task_request(spec: ModelSpec, body: dict[str, Any], prompt: str) -> TaskReq
         ref_img = inputs.get("ref_img", inputs.get("ref_image"))
     # Positional: keyword arguments to a 13-field constructor cost more than the rest of this
     # function, and it runs on every create. The order is TaskRequest's.
+    size = parameters.get("size", spec.size.default)
+    style = parameters.get("style", defaults["style"]) if "style" in known else "<auto>"
+    if len(_SHARED) >= _SHARED_KEPT:
+        _SHARED.clear()
     return TaskRequest(
         spec.id,
         # Over-long prompts are truncated by the service, never refused.
         prompt[: spec.prompt_max],
         None if negative is None else negative[: spec.negative_prompt_max],
         ref_img,
-        parameters.get("style", defaults["style"]) if "style" in known else "<auto>",
-        parameters.get("size", spec.size.default),
+        # Every stored task keeps its size and style: one string each for all tasks that
+        # ask for the same (a client sends a few sizes over and over), not one per task.
+        _SHARED.setdefault(style, style) if style.__class__ is str else style,
+        _SHARED.setdefault(size, size) if size.__class__ is str else size,
         # JSON Schema counts 2.0 as an integer; the domain wants a real int.
         int(parameters.get("n", spec.n_default)),
         None if seed is None else int(seed),

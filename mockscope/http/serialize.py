@@ -50,9 +50,16 @@ def json_bytes_response(
     )
 
 
-def create_body(task_id: str, request_id: str) -> dict[str, Any]:
-    # The submit endpoint writes `output` before `request_id`; its status is always PENDING.
-    return {"output": {"task_status": "PENDING", "task_id": task_id}, "request_id": request_id}
+def create_answer(task_id: str, request_id: str) -> bytes:
+    """The submit answer: `output` before `request_id`, its status always PENDING.
+
+    Written as text rather than through a dict and orjson (every create answers this): both
+    ids are made by `IdSource`, hex digits and hyphens, so nothing in them needs escaping.
+    """
+    return (
+        f'{{"output":{{"task_status":"PENDING","task_id":"{task_id}"}},'
+        f'"request_id":"{request_id}"}}'
+    ).encode()
 
 
 def result_url(
