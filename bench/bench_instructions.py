@@ -45,8 +45,10 @@ async def _send(target: Target, count: int) -> None:
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
+                # No body at all for a GET: an empty one would still carry a Content-Type,
+                # which a signed result URL's signature covers (as on object storage).
                 async with session.request(
-                    target.method, target.url, headers=target.headers, data=target.body
+                    target.method, target.url, headers=target.headers, data=target.body or None
                 ) as response:
                     await response.read()
                     if response.status >= 300:

@@ -121,7 +121,8 @@ class Operations:
         """
         spec = self.models.get(request.model) or self.model(request.model)
         now = self._clock.now_ms()
-        self._check_reference(caller, request.ref_img, resolve_oss, now)
+        if request.ref_img is not None:
+            self._check_reference(caller, request.ref_img, resolve_oss, now)
         self._throttle(Operation.CREATE, caller, now, spec.id)
         self._housekeeping(now)
         declared = None
@@ -270,13 +271,9 @@ class Operations:
         )
         return self._scenario.task_outcome(call, own_rule)
 
-    def _check_reference(
-        self, caller: Caller, reference: str | None, resolve_oss: bool, now: int
-    ) -> None:
+    def _check_reference(self, caller: Caller, reference: str, resolve_oss: bool, now: int) -> None:
         """A reference is a URL; an `oss://` one must be asked to be resolved, and name a
         current upload."""
-        if reference is None:
-            return
         check_input_url(reference)
         if not reference.startswith("oss://"):
             return
