@@ -31,7 +31,7 @@ CHECKS = (
 #: operation while the whole suite stays quick.
 MAX_EXAMPLES = 15
 #: The tags whose operations contract_tests/test_schemathesis.py fuzzes against the fake with the
-#: same checks (its coverage phase and 30 examples per mode, from schemas/openapi.yaml). Here
+#: same checks (its coverage phase and 20 random examples per mode, from schemas/openapi.yaml). Here
 #: they need only show that the bundled, served document describes the same answers: a few
 #: examples each. The `files` operations are fuzzed only here, at MAX_EXAMPLES.
 FUZZED_IN_CONTRACT_TESTS = frozenset({"dashscope", "control"})
