@@ -168,8 +168,9 @@ CHECKS = (
 )
 #: Generated cases per operation and generation mode. The coverage phase adds its own cases on
 #: top (each enum value, bound, missing and wrong-typed field, built while collecting), so this
-#: only bounds the random fuzzing after it; generating bodies is most of this suite's time.
-MAX_EXAMPLES = 30
+#: only bounds the random fuzzing after it; generating bodies is most of this suite's time. 20,
+#: as many as the README's schemathesis command draws over the served document.
+MAX_EXAMPLES = 20
 #: A regular expression: only the operations whose path it matches get tests, in each tag where
 #: it matches one. For tests/contract_suite, whose runs against broken fakes select a few
 #: operations: building the others' coverage cases while collecting would be most of such a run.

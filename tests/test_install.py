@@ -4,16 +4,17 @@ virtual environment without extras, where `mockscope serve` answers the quick st
 example, `wanx_client` imports and works, and a separate project uses the pytest fixture; then
 the path install.
 
-It needs the package index for the first install, for the build backend and for pytest; the
-wheel's install takes the same archives the first install resolved (its report), so that the
-index's pages, most of pip's CPU time here, are read once. It takes 20-40 s, so it is one test,
-marked to start first: under pytest-xdist (the default) it runs on one worker from the start
-while the others take the rest of the suite.
+It needs the package index for the first install and for the build backend (the separate
+project's pytest is this environment's, linked in); the wheel's install takes the same archives
+the first install resolved (its report), so that the index's pages, most of pip's CPU time here,
+are read once. It takes 20-40 s, so it is one test, marked to start first: under pytest-xdist
+(the default) it runs on one worker from the start while the others take the rest of the suite.
 """
 
 from __future__ import annotations
 
 import html
+import importlib.metadata
 import json
 import os
 import signal
@@ -25,6 +26,8 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 import mockscope
 from tests.readme_shell import ROOT, blocks, marked_blocks, run_in_order, serving_url
@@ -80,9 +83,7 @@ def test_the_readme_installs_work_on_a_fresh_environment(tmp_path: Path) -> None
     )
 
     # A separate project uses the fixture (its own pytest; no conftest.py).
-    subprocess.run(
-        [str(bin_dir / "pip"), "install", "--quiet", "pytest"], env=in_project, check=True
-    )
+    _add_pytest(project / ".venv")
     tests = project / "tests"
     tests.mkdir()
     (tests / "test_with_the_fixture.py").write_text(_PROJECT_TEST, encoding="utf-8")
@@ -170,6 +171,35 @@ def _fresh_environment(venv: Path, pip_python: Path) -> Path:
     )
     pip.chmod(0o755)
     return bin_dir
+
+
+def _add_pytest(venv: Path) -> None:
+    """This environment's pytest, made importable in `venv` by a .pth file naming a directory of
+    links to its distributions. pip would install the same (after reading the package index,
+    ~4 s of CPU); what is tested is that pytest finds the plugin the wheel installed, by its
+    entry point, and that importlib.metadata finds on sys.path as it would in site-packages."""
+    linked = venv / "pytest-only"
+    linked.mkdir()
+    for name in _requirements("pytest"):
+        dist = importlib.metadata.distribution(name)
+        tops = {Path(str(file)).parts[0] for file in dist.files or ()}
+        for top in tops - {"..", "__pycache__"}:
+            source = Path(str(dist.locate_file(top)))
+            if source.exists():
+                (linked / top).symlink_to(source)
+    (site_packages,) = venv.glob("lib/python*/site-packages")
+    (site_packages / "pytest-only.pth").write_text(f"{linked}\n", encoding="utf-8")
+
+
+def _requirements(name: str) -> set[str]:
+    """A distribution and what it needs here, recursively (no extras): pytest brings no plugin
+    of this environment along."""
+    needed = {canonicalize_name(name)}
+    for line in importlib.metadata.requires(name) or ():
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            needed |= _requirements(requirement.name)
+    return needed
 
 
 def _links_page(report: Path, page: Path) -> Path:
