@@ -16,7 +16,7 @@ from mockscope.domain.identity import Caller
 from mockscope.domain.images import Rendered
 from mockscope.domain.lifecycle import FOREVER_MS, Plan, TaskStatus
 from mockscope.domain.listing import ListQuery, TaskPage, list_tasks
-from mockscope.domain.models import ModelCatalogue, ModelSpec, rewrite_prompt
+from mockscope.domain.models import ModelCatalogue, ModelSpec
 from mockscope.domain.operations import Operation
 from mockscope.domain.tasks import (
     TEXT2IMAGE,
@@ -128,8 +128,6 @@ class Operations:
         declared = None
         if own_rule is not None or self._scenario.task_rules:  # checked inline: the hot path
             declared = self._task_outcome(caller, request, headers, own_rule)
-        if request.prompt_extend and spec.result.actual_prompt:
-            request.actual_prompt = rewrite_prompt(request.prompt)
         timing = self._timing or spec.timing
         shape = shape_task(request, timing, declared, self._size_result(spec, request))
         hidden = synchronous and spec.result.shape == "choices"

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 
 from mockscope.domain.lifecycle import FOREVER_MS, Plan, TaskStatus
-from mockscope.domain.models import ModelSpec, ResultStyle
+from mockscope.domain.models import ModelSpec, ResultStyle, rewrite_prompt
 
 #: The endpoint (below /api/v1) wanx-v1 and the V2 prompt models are served on.
 TEXT2IMAGE = "/services/aigc/text2image/image-synthesis"
@@ -35,8 +35,12 @@ class TaskRequest:
     #: V2 models: rewrite the prompt first (None for models without the option).
     prompt_extend: bool | None = None
     watermark: bool | None = None
-    #: The rewritten prompt, when `prompt_extend` was on.
-    actual_prompt: str | None = None
+
+    @property
+    def actual_prompt(self) -> str | None:
+        """The rewritten prompt, when `prompt_extend` was on: derived when read rather than
+        stored, so a task costs no second prompt's worth of memory."""
+        return rewrite_prompt(self.prompt) if self.prompt_extend else None
 
     def digest(self) -> str:
         """Identifies the work asked for, to tell the same submission sent twice."""

@@ -147,8 +147,8 @@ def _results(view: TaskView, base: str, objects: ResultObjects) -> list[dict[str
         # Documented HTTP key order: orig_prompt, actual_prompt, url.
         if style.orig_prompt:
             prompts["orig_prompt"] = request.prompt
-        if style.actual_prompt and request.actual_prompt is not None:
-            prompts["actual_prompt"] = request.actual_prompt
+        if style.actual_prompt and (actual := request.actual_prompt) is not None:
+            prompts["actual_prompt"] = actual
     return [
         {**prompts, "url": result_url(base, view.task_id, item.index, end_ms, objects)}
         if item.failure is None
