@@ -6,10 +6,10 @@
 
 It starts `mockscope serve --time realistic` in a child process on a free loopback port, with a
 time scale chosen so that the first tasks expire (24 simulated hours after they end) 40 % into
-the run, gives every account `--prefill` (40) finished tasks so that listings answer full pages
-from the first interval on, and loads it from this process with `--connections` aiohttp
-workers: creates, gets, lists (no filter, a model, a status, a later page) and cancels across
-`--accounts` accounts.
+the run, and 64 run slots per account so that no queue grows without end; gives every account
+`--prefill` (40) finished tasks so that listings answer full pages from the first interval on,
+and loads it from this process with `--connections` aiohttp workers: creates, gets, lists (no
+filter, a model, a status, a later page) and cancels across `--accounts` accounts.
 Every `--every` seconds (30) it prints the server's RSS and the simulated hour; every
 `--bucket` seconds (60; 10 with --quick) the requests per second and the p99 latency of that
 bucket. At the end: requests, answers by status, and the verdict: no 5xx, RSS flat once expiry
@@ -44,6 +44,10 @@ CREATE = "/api/v1/services/aigc/text2image/image-synthesis"
 DAY_S = 86_400
 MODELS = ("wanx-v1",)
 WEIGHTS = {"create": 30, "get": 40, "list": 20, "cancel": 10}
+#: Tasks in progress at once per account: at ~27 simulated seconds a task and the default time
+#: scale (720), one slot runs ~27 tasks per real second, so 64 absorb ~1,700 creates per second
+#: per account, more than one core can send.
+CONCURRENCY = 64
 
 
 def free_port() -> int:
@@ -183,6 +187,13 @@ async def run(
                 await asyncio.sleep(0.1)
         else:
             raise SystemExit("the server did not start")
+        # Enough run slots that each account's queue keeps up with whatever load this box can
+        # make: a queue that only grows never lets a task finish, so nothing would expire and
+        # the soak would measure the load generator's speed, not whether the fake stays flat.
+        limits = {"concurrency": CONCURRENCY}
+        async with session.post(f"{base}/_mockscope/limits", json=limits) as response:
+            if response.status != 200:
+                raise SystemExit(f"setting the limits failed: {response.status}")
         baseline_rss = rss_kb(server.pid)
         await fill_pages(session, base, accounts, recent, args.prefill, scale)
         async with session.get(f"{base}/_mockscope/clock") as response:

@@ -51,7 +51,7 @@ class Lane:
     handful, the tasks whose slot was free when last looked at.
     """
 
-    __slots__ = ("_drawn", "_slots", "_waiting", "name", "wake_ms")
+    __slots__ = ("_drawn", "_drawn_cap", "_slots", "_waiting", "name", "wake_ms")
 
     def __init__(self, name: str, concurrency: int) -> None:
         self.name = name
@@ -64,12 +64,15 @@ class Lane:
         self._slots = [0] * concurrency
         #: When the store last asked to be woken for this lane (`TaskStore`), None if not.
         self.wake_ms: int | None = None
+        #: How many drawn tasks may be held before the finished ones are sifted out.
+        self._drawn_cap = 16 + 2 * concurrency
 
     def submit(self, task: Task, now_ms: int) -> bool:
         """Take a task just submitted: drawn at once when a slot is free for it, else it
         waits. True when drawn."""
         if not self._waiting and self._slots[0] <= now_ms:
             self._draw(task)
+            self._forget_finished(now_ms)
             return True
         self._waiting.append(task)
         return False
@@ -89,10 +92,19 @@ class Lane:
             if task.plan.waiting:
                 self._draw(task)
                 drawn.append(task)
-        ahead = self._drawn
-        while ahead and ahead[0].plan.finished_ms() <= now_ms:
-            ahead.popleft()
+        self._forget_finished(now_ms)
         return drawn
+
+    def _forget_finished(self, now_ms: int) -> None:
+        """Let go of drawn tasks that have finished, so that they can be freed once expired:
+        from the front as they finish, and all at once when one that never ends holds the
+        front (amortised O(1) per task)."""
+        drawn = self._drawn
+        while drawn and drawn[0].plan.finished_ms() <= now_ms:
+            drawn.popleft()
+        if len(drawn) > self._drawn_cap:
+            drawn = self._drawn = deque(t for t in drawn if t.plan.finished_ms() > now_ms)
+            self._drawn_cap = 16 + 2 * (len(drawn) + len(self._slots))
 
     def draw_through(self, task: Task) -> list[Task]:
         """Draw the waiting tasks up to `task`, whatever the time: for a reader that needs to

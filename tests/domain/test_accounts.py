@@ -207,3 +207,23 @@ def test_a_task_outside_every_lane_is_indexed_but_queues_nothing() -> None:
     inside = Task("t", "a", TaskRequest(model="m", prompt="p", n=1), 0, Plan.queued(0, QUEUE, RUN))
     account.admit(inside, 0, "m")
     assert inside.plan.scheduled_ms == QUEUE
+
+
+def test_a_lane_lets_go_of_finished_tasks_so_expired_ones_can_be_freed() -> None:
+    """Tasks drawn at once (a free lane) are held by the lane only until they finish, also
+    behind a task that never ends: otherwise no purged task would ever be freed."""
+    store = TaskStore(retention_ms=1_000, concurrency=2)
+    endless = Task(
+        "endless", "a", TaskRequest(model=MODEL, prompt="p", n=1), 0, Plan.queued(0, 0, 1)
+    )
+    endless.plan.run_ms = FOREVER_MS
+    store.add(endless, 0, MODEL)
+    for k in range(1, 5_000):
+        _submit(store, f"t{k}", now=k * 2_000, run_ms=100)
+        store.settle(k * 2_000)
+    lane = store.account("a").lane_of(endless)
+    assert lane is not None
+    held = lane._drawn  # what keeps drawn tasks alive: a handful, not every task ever run
+    assert endless in held
+    assert len(held) < 40
+    assert len(store) < 5
