@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from mockscope.domain.accounts import Account, Lane, PerLane
 from mockscope.domain.lifecycle import FOREVER_MS
@@ -48,9 +48,8 @@ class TaskStore:
         account = self._accounts.get(task.account) or self.account(task.account)
         queue = account.admit(task, now_ms, lane)
         self._tasks[task.task_id] = task
-        plan = task.plan
-        if not plan.waiting and plan.finished_ms() < FOREVER_MS:
-            self._expiry.push(plan.finished_ms() + self.retention_ms, task.task_id)
+        if not task.plan.waiting:
+            self._expire_later(task)
         if queue is not None and queue.wake_ms != queue.next_draw_ms():
             self._wake_later(account, queue)
 
@@ -67,8 +66,7 @@ class TaskStore:
     def rescheduled(self, task: Task) -> None:
         """A task's plan moved; make sure it is looked at again when it may be forgotten, and
         that its account's index sees its status change."""
-        if task.plan.finished_ms() < FOREVER_MS:
-            self._expiry.push(self.expires_at(task), task.task_id)
+        self._expire_later(task)
         account = self._accounts.get(task.account)
         if account is not None:
             account.watch(task)
@@ -100,29 +98,17 @@ class TaskStore:
 
     def catch_up(self, task: Task, now_ms: int) -> None:
         """Bring a waiting task's lane up to `now_ms`, so that its plan says what it is now."""
-        account = self._accounts.get(task.account)
-        lane = account.lane_of(task) if account is not None else None
-        if account is not None and lane is not None:
-            self._drawn(account, lane.advance(now_ms))
-            self._wake_later(account, lane)
+        self._in_lane(task, lambda lane: lane.advance(now_ms))
 
     def draw_through(self, task: Task) -> None:
         """Draw a waiting task's plan now (and those ahead of it), whatever the time: for a
         reader that needs to know when it ends."""
-        account = self._accounts.get(task.account)
-        lane = account.lane_of(task) if account is not None else None
-        if account is not None and lane is not None:
-            self._drawn(account, lane.draw_through(task))
-            self._wake_later(account, lane)
+        self._in_lane(task, lambda lane: lane.draw_through(task))
 
     def cancel(self, task: Task, now_ms: int) -> None:
         """Cancel a task that has not started: the tasks behind it move up."""
         task.plan.canceled_ms = now_ms
-        account = self._accounts.get(task.account)
-        lane = account.lane_of(task) if account is not None else None
-        if account is not None and lane is not None:
-            self._drawn(account, lane.cancel(task, now_ms))
-            self._wake_later(account, lane)
+        self._in_lane(task, lambda lane: lane.cancel(task, now_ms))
         self.rescheduled(task)
 
     def replan(self, name: str, now_ms: int, moved: Task | None = None) -> None:
@@ -135,13 +121,26 @@ class TaskStore:
         for lane in account.lanes:
             self._wake_later(account, lane)
 
+    def _in_lane(self, task: Task, step: Callable[[Lane], list[Task]]) -> None:
+        """Take a step in the lane of a task (none for one outside every queue), then look
+        after the tasks it drew and when to wake the lane next."""
+        account = self._accounts.get(task.account)
+        lane = account.lane_of(task) if account is not None else None
+        if account is not None and lane is not None:
+            self._drawn(account, step(lane))
+            self._wake_later(account, lane)
+
     def _drawn(self, account: Account, tasks: Iterable[Task]) -> None:
-        expiry, retention = self._expiry, self.retention_ms
+        """Tasks whose plans were drawn: forgotten in time, and their statuses followed."""
         for task in tasks:
-            finished = task.plan.finished_ms()
-            if finished < FOREVER_MS:
-                expiry.push(finished + retention, task.task_id)
+            self._expire_later(task)
             account.watch(task)
+
+    def _expire_later(self, task: Task) -> None:
+        """Look at the task again when it may be forgotten (a task with no end yet, never)."""
+        finished = task.plan.finished_ms()
+        if finished < FOREVER_MS:
+            self._expiry.push(finished + self.retention_ms, task.task_id)
 
     def _wake_later(self, account: Account, lane: Lane) -> None:
         """Ask to be woken when the lane can draw its next waiting task."""
