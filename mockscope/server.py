@@ -22,6 +22,7 @@ from mockscope.http.access_log import MaskingAccessLogger
 from mockscope.http.app import API, create_app
 from mockscope.http.conformance import VIOLATIONS, Violation
 from mockscope.http.connections import ConnectionLimits, GuardedSite, limit_accept_error_logging
+from mockscope.http.direct import DirectRunner
 from mockscope.http.envelopes import FAILURES, ServerFailure
 from mockscope.http.serialize import result_url
 from mockscope.options import Options, takes_options
@@ -244,7 +245,7 @@ class MockServer:
         if self._runner is not None:
             raise RuntimeError("the server is already running")
         options = self.options
-        runner = web.AppRunner(
+        runner = DirectRunner(
             self.app,
             handle_signals=False,
             # A client that gives up on a held-back answer ends its handler too.

@@ -30,6 +30,7 @@ from mockscope.http.envelopes import (
 )
 from mockscope.http.serialize import json_bytes_response
 from mockscope.http.task_bodies import TaskBodies
+from mockscope.http.wire import WholeAnswer
 from mockscope.scenarios.rules import Rule
 
 
@@ -71,8 +72,8 @@ class Note:
         self.stamped = True
         arrived, last = self.arrived_ms, _last_headers
         if last[0] == arrived and last[1] == started and last[2] is content_type:
-            return web.Response(body=body, headers=last[3])  # as _gateway_headers has it
-        return web.Response(body=body, headers=_gateway_headers(content_type, arrived, started))
+            return WholeAnswer(body=body, headers=last[3])  # as _gateway_headers has it
+        return WholeAnswer(body=body, headers=_gateway_headers(content_type, arrived, started))
 
 
 class DroppedResponse(web.Response):

@@ -29,6 +29,7 @@ from multidict import CIMultiDict
 
 from mockscope.domain.images import Rendered
 from mockscope.domain.objects import ObjectError
+from mockscope.http.wire import WholeAnswer
 
 PRECONDITION_MESSAGE = "At least one of the pre-conditions you specified did not hold."
 RANGE_MESSAGE = "The requested range cannot be satisfied"
@@ -62,7 +63,7 @@ def object_response(
     if not any(name in asked for name in _NARROWING):  # the common case, kept cheap
         headers["Content-Type"] = "image/png"
         headers["Content-MD5"] = image.content_md5
-        return web.Response(body=image.png, headers=headers)
+        return WholeAnswer(body=image.png, headers=headers)
     # In RFC 7232's order: the preconditions that fail with 412 come first.
     if not _preconditions_hold(asked, image.etag, modified_ms):
         raise ObjectError("PreconditionFailed", PRECONDITION_MESSAGE)
@@ -73,7 +74,7 @@ def object_response(
     headers["Content-Type"] = "image/png"
     if span is None:
         headers["Content-MD5"] = image.content_md5
-        return web.Response(body=image.png, headers=headers)
+        return WholeAnswer(body=image.png, headers=headers)
     first, last = span
     headers["Content-Range"] = f"bytes {first}-{last}/{size}"
     return web.Response(status=206, body=image.png[first : last + 1], headers=headers)

@@ -14,6 +14,7 @@ from mockscope.domain.lifecycle import TaskStatus
 from mockscope.domain.listing import Listed, TaskPage
 from mockscope.domain.objects import ResultObjects
 from mockscope.domain.tasks import TaskView
+from mockscope.http.wire import WholeAnswer
 
 _BEIJING_OFFSET_S = 8 * 3600
 
@@ -45,7 +46,7 @@ def json_response(
 def json_bytes_response(
     body: bytes, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
-    return web.Response(
+    return WholeAnswer(
         body=body, status=status, headers=headers, content_type="application/json", charset="utf-8"
     )
 
