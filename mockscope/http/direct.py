@@ -6,9 +6,9 @@ path's prefixes, a regex), builds the match and checks for `Expect`; on a poll t
 about as much as the fake's own work. The runner here puts a dispatcher in front of it that
 recognises a plain request for a task, a submit endpoint or a result object by its raw path,
 and calls the route's handler with the very match the router would have made (the same route
-object, the same `match_info`, the same application). Anything else — a path that would need
-decoding or normalising, an `Expect` header, another route, an application with middlewares —
-goes to `Application._handle` unchanged, so the answer never depends on which way it went.
+object, the same `match_info`, the same application). Anything else — a path aiohttp would
+decode, an `Expect` header, another route, an application with middlewares — goes to
+`Application._handle` unchanged, so the answer never depends on which way it went.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import cast
 from aiohttp import hdrs, web
 from aiohttp.web_server import Server
 
-#: What a raw path must avoid to be matched here: anything aiohttp would decode (`%`) or
-#: normalise (dot segments, empty segments), and a fragment.
-_NEEDS_THE_ROUTER = re.compile(r"%|/\.|//|#")
+#: What a raw path must avoid to be matched here: anything aiohttp would decode (`%`), and a
+#: fragment (which yarl would split off).
+_NEEDS_THE_ROUTER = re.compile(r"[%#]")
 #: `GET /api/v1/tasks/{task_id}` with its optional trailing slash; an id of URL-safe characters.
 _TASK = re.compile(r"/api/v1/tasks/([A-Za-z0-9_.~-]+)(/?)")
 _RESULTS = "/results/"
