@@ -199,7 +199,9 @@ class Ring:
         """Take the slots appended since the trees were last read into them: one walk per
         slot and flag, or a rebuild of every tree when the new slots are many."""
         lo, hi, mask = max(self.built, self.head), self.tail, self.mask
-        if (hi - lo) << 5 > mask:  # a walk per slot costs ~log n steps, a rebuild ~n / 32
+        # A walk per slot costs ~log n steps, a rebuild ~n / 32; after a growth there are no
+        # trees to walk.
+        if (hi - lo) << 5 > mask or not self.fenwicks:
             self.fenwicks = [Fenwick(self.states.translate(table)) for table in _TABLES]
         else:
             states, fenwicks = self.states, self.fenwicks
@@ -210,7 +212,8 @@ class Ring:
         self.built = hi
 
     def _grow(self) -> None:
-        """Double the capacity; absolute indices stay what they were. O(n), only while growing."""
+        """Double the capacity; absolute indices stay what they were. O(n) C-speed copies,
+        only while growing."""
         old_capacity = self.mask + 1
         capacity = 2 * old_capacity
         mask = capacity - 1
@@ -228,8 +231,10 @@ class Ring:
             items[i : i + n] = self.items[j : j + n]
             at = end
         self.keys, self.states, self.items, self.mask = keys, states, items, mask
-        self.fenwicks = [Fenwick(states.translate(table)) for table in _TABLES]
-        self.built = self.tail
+        # The trees are rebuilt at the next read, not here: a burst of creates (which reads
+        # none) then pays for copies only, and a stall here delays every request in flight.
+        self.fenwicks = []
+        self.built = self.head
 
 
 class TaskIndex:
