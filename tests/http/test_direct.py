@@ -248,18 +248,23 @@ def test_the_direct_way_skips_the_router_and_the_general_response_path(
 
     monkeypatch.setattr(web.UrlDispatcher, "resolve", counting_resolve)
     monkeypatch.setattr(web.StreamResponse, "_prepare_headers", counting_prepare)
-    direct = pair.wires[0]
-    answer = direct.exchange(
-        request("POST", TEXT2IMAGE, CREATE_BODY, "X-DashScope-Async: enable\r\n")
-    )
-    task_id = orjson.loads(answer.split(b"\r\n\r\n", 1)[1])["output"]["task_id"]
-    direct.exchange(request("GET", f"/api/v1/tasks/{task_id}"))
-    assert (resolved, prepared) == ([], [])
+
+    def both(sent: bytes) -> tuple[tuple[int, int], tuple[int, int]]:
+        """How often each server asked the router and prepared a response the general way
+        (every request goes to both: each answer takes an id, so the two stay in step)."""
+        before = len(resolved), len(prepared)
+        pair.wires[0].exchange(sent)
+        middle = len(resolved), len(prepared)
+        pair.routed(sent)
+        after = len(resolved), len(prepared)
+        return (middle[0] - before[0], middle[1] - before[1]), (
+            after[0] - middle[0],
+            after[1] - middle[1],
+        )
+
+    task_id = create(pair)
+    assert both(request("GET", f"/api/v1/tasks/{task_id}")) == ((0, 0), (1, 1))
+    create_request = request("POST", TEXT2IMAGE, CREATE_BODY, "X-DashScope-Async: enable\r\n")
+    assert both(create_request) == ((0, 0), (1, 1))
     # Off its hot routes the direct server asks the router (its answer is still one piece).
-    direct.exchange(request("GET", "/api/v1/tasks?page_size=1"))
-    assert len(resolved) == 1
-    assert prepared == []
-    # The routed server goes the general way.
-    pair.routed(request("GET", f"/api/v1/tasks/{task_id}"))
-    assert len(resolved) == 2
-    assert prepared == [200]
+    assert both(request("GET", "/api/v1/tasks?page_size=1")) == ((1, 0), (1, 1))
