@@ -77,6 +77,8 @@ def _has_prepare_hooks(request: web.BaseRequest) -> bool:
     """Whether an application on the request's route listens to `on_response_prepare`
     (the fake's own never do; a host application mounting it might)."""
     match_info = getattr(request, "_match_info", None)
-    if match_info is None:
-        return False
-    return any(app.on_response_prepare for app in match_info.apps)
+    if match_info is not None:
+        for app in match_info.apps:  # a loop, not any(): this runs on every answer
+            if app.on_response_prepare:
+                return True
+    return False
