@@ -38,6 +38,10 @@ class LoadResult:
     #: The server process's CPU time (user + system, all threads) per request, in µs: unlike
     #: throughput, it barely moves when other processes compete for the machine.
     cpu_us: float = float("nan")
+    #: Of that, the time spent in the kernel (system calls, page faults, waking the client).
+    system_us: float = float("nan")
+    #: Minor page faults of the server process per request: memory it grew into.
+    page_faults: float = float("nan")
 
 
 def wrk_path() -> str | None:

@@ -73,10 +73,13 @@ class Row:
     baseline: float | None
     fake: float
     target: tuple[Literal["<=", ">="], float] | None = None
+    #: False for a figure whose baseline is next to nothing (the baseline's page faults):
+    #: a ratio to it says nothing.
+    compared: bool = True
 
     @property
     def ratio(self) -> float | None:
-        return None if not self.baseline else self.fake / self.baseline
+        return None if not self.baseline or not self.compared else self.fake / self.baseline
 
     @property
     def verdict(self) -> str:
@@ -171,11 +174,33 @@ class Child:
     pid: int
 
 
+@dataclass(frozen=True)
+class Usage:
+    """What a process (all its threads) has used so far, from Linux /proc."""
+
+    user_s: float
+    system_s: float
+    #: Pages the kernel had to map in on first touch (minor faults): memory the process grew
+    #: into. Each costs a trap and a zeroed page; in a virtual machine several microseconds.
+    page_faults: int
+
+    @property
+    def cpu_s(self) -> float:
+        return self.user_s + self.system_s
+
+
+def usage(pid: int) -> Usage:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        # Fields after the command name (which may hold spaces): minflt is the 10th field of
+        # the line, utime the 14th, stime the 15th.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return Usage(int(fields[11]) / tick, int(fields[12]) / tick, int(fields[7]))
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process (all its threads) has used so far (Linux /proc)."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return usage(pid).cpu_s
 
 
 @contextmanager
@@ -245,15 +270,22 @@ def measure(kind: Kind, operation: Operation, settings: Settings, run: LoadRunne
     with server_child(kind) as child:
         target = target_for(operation, child.url)
         run(target, WARM_UP_S, settings.connections)  # warm caches and the allocator; discarded
-        spent = cpu_seconds(child.pid)
+        before = usage(child.pid)
         result = run(target, settings.duration_s, settings.connections)
-        spent = cpu_seconds(child.pid) - spent
+        after = usage(child.pid)
     if result.requests:
-        result = replace(result, cpu_us=spent * 1e6 / result.requests)
+        per_request = 1e6 / result.requests
+        result = replace(
+            result,
+            cpu_us=(after.cpu_s - before.cpu_s) * per_request,
+            system_us=(after.system_s - before.system_s) * per_request,
+            page_faults=(after.page_faults - before.page_faults) / result.requests,
+        )
     errors = f", {result.errors} ERRORS" if result.errors else ""
     log(
         f"  {operation:11} {kind:8} {result.requests_per_s:9.0f} req/s"
-        f"  p99 {result.p99_ms:6.2f} ms  cpu {result.cpu_us:6.1f} us/req{errors}"
+        f"  p99 {result.p99_ms:6.2f} ms  cpu {result.cpu_us:6.1f} us/req"
+        f" (kernel {result.system_us:5.1f})  faults {result.page_faults:5.3f}/req{errors}"
     )
     return result
 
@@ -299,6 +331,12 @@ def throughput_rows(results: Results) -> list[Row]:
     def cpu(result: LoadResult) -> float:
         return result.cpu_us
 
+    def kernel(result: LoadResult) -> float:
+        return result.system_us
+
+    def faults(result: LoadResult) -> float:
+        return result.page_faults
+
     rows: list[Row] = []
     for operation, label, bound in OPERATIONS:
         if (operation, "fake") not in results:
@@ -319,6 +357,17 @@ def throughput_rows(results: Results) -> list[Row]:
                 f"{label} server CPU [us/request]",
                 median(operation, "baseline", cpu),
                 median(operation, "fake", cpu),
+            ),
+            Row(
+                f"{label} of it in the kernel [us/request]",
+                median(operation, "baseline", kernel),
+                median(operation, "fake", kernel),
+            ),
+            Row(
+                f"{label} page faults [per request]",
+                median(operation, "baseline", faults),
+                median(operation, "fake", faults),
+                compared=False,
             ),
         ]
     return rows
