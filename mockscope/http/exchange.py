@@ -72,8 +72,8 @@ class Note:
         self.stamped = True
         arrived, last = self.arrived_ms, _last_headers
         if last[0] == arrived and last[1] == started and last[2] is content_type:
-            return WholeAnswer(body=body, headers=last[3])  # as _gateway_headers has it
-        return WholeAnswer(body=body, headers=_gateway_headers(content_type, arrived, started))
+            return WholeAnswer.made_from(body, last[3])  # as _gateway_headers has it
+        return WholeAnswer.made_from(body, _gateway_headers(content_type, arrived, started))
 
 
 class DroppedResponse(web.Response):
