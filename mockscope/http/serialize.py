@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import CIMultiDict
 
 from mockscope.domain.identity import REGION, account_uid, api_key_id
 from mockscope.domain.lifecycle import TaskStatus
@@ -46,9 +47,16 @@ def json_response(
 def json_bytes_response(
     body: bytes, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
+    if status == 200 and headers is None:  # the usual answer: made from one set of headers
+        return WholeAnswer.made_from(body, _JSON)
     return WholeAnswer(
         body=body, status=status, headers=headers, content_type="application/json", charset="utf-8"
     )
+
+
+#: What `content_type="application/json", charset="utf-8"` makes a response's headers; never
+#: changed (see WholeAnswer.made_from).
+_JSON: CIMultiDict[str] = CIMultiDict({hdrs.CONTENT_TYPE: "application/json; charset=utf-8"})
 
 
 def create_answer(task_id: str, request_id: str) -> bytes:

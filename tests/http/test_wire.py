@@ -3,11 +3,14 @@ template share a serialized head only while nothing that is in the head differs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDict
 
+from mockscope.http.serialize import json_bytes_response
 from mockscope.http.wire import WholeAnswer
 
 TEMPLATE: CIMultiDict[str] = CIMultiDict(
@@ -16,15 +19,33 @@ TEMPLATE: CIMultiDict[str] = CIMultiDict(
 BODY = b'{"request_id":"r"}'
 
 
-def test_made_from_sets_what_the_constructor_sets() -> None:
-    made = WholeAnswer.made_from(BODY, TEMPLATE)
-    built = WholeAnswer(body=BODY, headers=TEMPLATE)
+@pytest.mark.parametrize(
+    ("made", "built"),
+    [
+        (
+            lambda: WholeAnswer.made_from(BODY, TEMPLATE),
+            lambda: WholeAnswer(body=BODY, headers=TEMPLATE),
+        ),
+        (
+            lambda: json_bytes_response(BODY),
+            lambda: web.Response(body=BODY, content_type="application/json", charset="utf-8"),
+        ),
+    ],
+    ids=["gateway headers", "plain JSON"],
+)
+def test_made_from_sets_what_the_constructor_sets(
+    made: Callable[[], web.Response], built: Callable[[], web.Response]
+) -> None:
+    _assert_same_state(made(), built())
+
+
+def _assert_same_state(made: web.Response, built: web.Response) -> None:
     state = {key: value for key, value in vars(made).items() if not key.startswith("_template")}
     assert state.keys() == vars(built).keys()
     for key, value in vars(built).items():
         if key == "_headers":
             assert list(state[key].items()) == list(value.items())
-            assert state[key] is not TEMPLATE  # a copy: the template is shared
+            assert state[key] is not getattr(made, "_template", None)  # a copy: it is shared
         else:
             assert state[key] == value, key
 
