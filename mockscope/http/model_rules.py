@@ -84,14 +84,21 @@ def message_problem(spec: ModelSpec, messages: list[Mapping[str, Any]]) -> str |
         return None
     if len(messages) > rule.max_messages:
         return "messages_count"
+    # Plain loops, no comprehension or generator frames: every messages-protocol create runs this.
     for message in messages:
         if message["role"] not in rule.roles:
             return "messages_role"
-        content = message["content"]
-        texts = [item for item in content if isinstance(item, dict) and "text" in item]
-        if len(texts) != rule.text_items or not all(isinstance(t["text"], str) for t in texts):
+        texts = others = 0
+        for item in message["content"]:
+            if isinstance(item, dict) and "text" in item:
+                if not isinstance(item["text"], str):
+                    return "messages_text_count"
+                texts += 1
+            else:
+                others += 1
+        if texts != rule.text_items:
             return "messages_text_count"
-        if rule.reject_other_items and len(texts) != len(content):
+        if rule.reject_other_items and others:
             return "messages_other_item"
     return None
 
