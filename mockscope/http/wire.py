@@ -13,6 +13,7 @@ general path unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
@@ -26,6 +27,9 @@ try:  # aiohttp's serializer: its C version where built, else its Python one
     from aiohttp.http_writer import _serialize_headers as serialize_headers
 except ImportError:  # pragma: no cover - a later aiohttp without it takes the general path
     serialize_headers = None
+
+#: A multidict's change counter (multidict's stubs type it for MultiDict[object] only).
+_version = cast(Callable[[CIMultiDict[str]], int], getversion)
 
 #: Statuses whose answers carry no body (RFC 9110 §6.4.1), and so need the general path.
 _BODILESS = frozenset({204, 304})
@@ -50,7 +54,7 @@ class WholeAnswer(web.Response):
     @classmethod
     def made_from(cls, body: bytes, template: CIMultiDict[str]) -> WholeAnswer:
         """A 200 answer of `body` with a copy of `template`'s headers: the object
-        `WholeAnswer(body=body, headers=template)` makes (a test holds them equal), at a third
+        `WholeAnswer(body=body, headers=template)` makes (a test holds them equal), at half
         of the cost. `template` must never change: answers made from it share its serialized
         head (`_head_of`)."""
         answer = cls.__new__(cls)
@@ -65,8 +69,7 @@ class WholeAnswer(web.Response):
         answer._zlib_executor_size = MAX_SYNC_CHUNK_SIZE
         answer._zlib_executor = None
         answer._template = template
-        # (multidict's stubs type getversion for MultiDict[object]; any multidict has one)
-        answer._template_version = getversion(headers)  # type: ignore[arg-type]
+        answer._template_version = _version(headers)
         return answer
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
@@ -92,7 +95,7 @@ class WholeAnswer(web.Response):
         if hdrs.CONTENT_LENGTH in headers:
             return await super().prepare(request)
         template = self._template
-        if template is not None and getversion(headers) != self._template_version:  # type: ignore[arg-type]
+        if template is not None and _version(headers) != self._template_version:
             template = None  # changed since it was made: its head is its own
         # What Response._start and StreamResponse._prepare_headers add, in their order.
         length = headers[hdrs.CONTENT_LENGTH] = str(len(body))
