@@ -319,58 +319,29 @@ def run_load(settings: Settings) -> Results:
 
 
 def throughput_rows(results: Results) -> list[Row]:
-    def median(operation: Operation, kind: Kind, figure: Callable[[LoadResult], float]) -> float:
-        return statistics.median(figure(result) for result in results[(operation, kind)])
-
-    def rate(result: LoadResult) -> float:
-        return result.requests_per_s
-
-    def p99(result: LoadResult) -> float:
-        return result.p99_ms
-
-    def cpu(result: LoadResult) -> float:
-        return result.cpu_us
-
-    def kernel(result: LoadResult) -> float:
-        return result.system_us
-
-    def faults(result: LoadResult) -> float:
-        return result.page_faults
-
     rows: list[Row] = []
     for operation, label, bound in OPERATIONS:
         if (operation, "fake") not in results:
             continue
-        rows += [
-            Row(
-                f"{label} throughput [req/s]",
-                median(operation, "baseline", rate),
-                median(operation, "fake", rate),
-                (">=", bound),
-            ),
-            Row(
-                f"{label} p99 latency [ms]",
-                median(operation, "baseline", p99),
-                median(operation, "fake", p99),
-            ),
-            Row(
-                f"{label} server CPU [us/request]",
-                median(operation, "baseline", cpu),
-                median(operation, "fake", cpu),
-            ),
-            Row(
-                f"{label} of it in the kernel [us/request]",
-                median(operation, "baseline", kernel),
-                median(operation, "fake", kernel),
-            ),
-            Row(
-                f"{label} page faults [per request]",
-                median(operation, "baseline", faults),
-                median(operation, "fake", faults),
-                compared=False,
-            ),
-        ]
+        for name, field, target, compared in _FIGURES:
+            baseline, fake = (
+                statistics.median(getattr(run, field) for run in results[(operation, kind)])
+                for kind in ("baseline", "fake")
+            )
+            bounded: tuple[Literal["<=", ">="], float] | None = (">=", bound) if target else None
+            rows.append(Row(f"{label} {name}", baseline, fake, bounded, compared))
     return rows
+
+
+#: Each figure of a load: its name, the LoadResult field, whether the operation's bound applies
+#: to it, and whether a ratio to the baseline means anything (the baseline faults next to never).
+_FIGURES: tuple[tuple[str, str, bool, bool], ...] = (
+    ("throughput [req/s]", "requests_per_s", True, True),
+    ("p99 latency [ms]", "p99_ms", False, True),
+    ("server CPU [us/request]", "cpu_us", False, True),
+    ("of it in the kernel [us/request]", "system_us", False, True),
+    ("page faults [per request]", "page_faults", False, False),
+)
 
 
 # -- report -------------------------------------------------------------------------------------
